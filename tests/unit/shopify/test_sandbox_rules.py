@@ -1,0 +1,93 @@
+"""The sandbox's Shopify rules on their own: query cost, search syntax, leaky bucket."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from hookyard.shopify import operations as ops
+from hookyard_sandbox.bucket import LeakyBucket
+from hookyard_sandbox.cost import CostCalculator
+from hookyard_sandbox.schema import admin_schema
+from hookyard_sandbox.search import normalize_phone, parse_terms
+
+
+def calculator(query: str, variables: dict | None = None) -> CostCalculator:
+    document = parse(query)
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    return CostCalculator(admin_schema(), operation, fragments, variables or {})
+
+
+def test_a_connection_costs_two_plus_first_times_its_node() -> None:
+    calc = calculator(ops.INVENTORY_ITEMS_BY_SKU, {"first": 100, "query": "sku:a"})
+    assert calc.requested() == 202
+    assert calc.requested() == ops.connection_cost(100, 2)
+
+
+def test_the_actual_cost_counts_the_nodes_returned() -> None:
+    calc = calculator(ops.INVENTORY_ITEMS_BY_SKU, {"first": 100, "query": "sku:a"})
+    data = {"productVariants": {"edges": [
+        {"node": {"id": "1", "sku": "a", "inventoryItem": {"id": "i"}}}]}}
+    assert calc.actual(data) == 4
+
+
+def test_a_mutation_costs_ten() -> None:
+    assert calculator(ops.INVENTORY_SET_QUANTITIES).requested() == 10
+    assert calculator(ops.THEME_FILES_UPSERT).requested() == 10
+
+
+def test_nested_connections_and_unions_are_costed() -> None:
+    calc = calculator(ops.THEME, {"id": "t", "first": 10})
+    assert calc.requested() == 1 + ops.connection_cost(10, 2)
+
+
+def test_client_estimates_match_the_sandbox_costs() -> None:
+    assert calculator(ops.CUSTOMERS_BY_CONTACT, {"first": 10}).requested() == \
+        ops.connection_cost(10, 1)
+    assert calculator(ops.THEMES, {"first": 50}).requested() == ops.connection_cost(50, 1)
+
+
+def test_search_terms_are_or_joined_field_value_pairs() -> None:
+    assert parse_terms('sku:"A 1" OR sku:B OR email:x@y.z') == [
+        ("sku", "A 1"), ("sku", "B"), ("email", "x@y.z")]
+    assert parse_terms('sku:"say \\"hi\\""') == [("sku", 'say "hi"')]
+
+
+@pytest.mark.parametrize("query", ["sku:a AND sku:b", "bare", "sku:a OR", 'sku:"open'])
+def test_search_syntax_the_sandbox_does_not_know_fails_loudly(query: str) -> None:
+    with pytest.raises(ValueError):
+        parse_terms(query)
+
+
+def test_phone_numbers_match_whatever_their_punctuation() -> None:
+    assert normalize_phone("+84 90-123 4567") == normalize_phone("+84901234567")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_bucket_throttles_when_short_and_refills_at_the_restore_rate() -> None:
+    clock = FakeClock()
+    bucket = LeakyBucket("standard", clock=clock)
+    assert bucket.capacity == 2000
+    assert bucket.admit(2000).admitted
+    assert not bucket.admit(10).admitted
+    clock.now += 0.1
+    assert bucket.admit(10).admitted
+    clock.now += 1000
+    assert bucket.status()["currentlyAvailable"] == 2000
+
+
+def test_without_enforcement_a_short_bucket_serves_and_counts_the_excess() -> None:
+    bucket = LeakyBucket("plus", clock=FakeClock())
+    bucket.enforce = False
+    bucket.set_available(5)
+    admission = bucket.admit(10)
+    assert admission.admitted and admission.exceeded
