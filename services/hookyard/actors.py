@@ -1,0 +1,45 @@
+"""Every actor, declared once. Every service that sends or runs jobs imports them from here.
+
+Importing this module binds the actors to Dramatiq's global broker, so it refuses to load before
+``hookyard.broker.install`` (an actor declared first would bind to a default localhost broker for
+good). Actor names, queues and options are pinned by a contract test; messages change only by
+adding keyword arguments with defaults, because rolling deploys mix versions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+import dramatiq.broker
+
+from hookyard.broker import HookyardBroker
+
+if not isinstance(dramatiq.broker.global_broker, HookyardBroker):
+    raise RuntimeError(
+        "hookyard.actors imported before the broker was installed: call "
+        "hookyard.broker.install(settings) first (or run `dramatiq hookyard.broker:setup ...`)."
+    )
+
+from hookyard import customers, inventory, runtime
+from hookyard.errors import PermanentJobError
+
+
+@dramatiq.actor(actor_name="sync_customer", queue_name="customer-sync",
+                throws=(PermanentJobError,))
+def sync_customer(job_id: str) -> Any:
+    """Push one Nhanh.vn customer's total spent into its Shopify customer metafield."""
+    return runtime.run_job(job_id, customers.sync_customer)
+
+
+@dramatiq.actor(actor_name="sync_inventory_item", queue_name="inventory-sync",
+                throws=(PermanentJobError,))
+def sync_inventory_item(job_id: str) -> Any:
+    """Set one Nhanh.vn product's available quantities at the mapped Shopify locations."""
+    return runtime.run_job(job_id, inventory.sync_inventory_item)
+
+
+ACTORS_BY_QUEUE = {
+    "customer-sync": sync_customer,
+    "inventory-sync": sync_inventory_item,
+}

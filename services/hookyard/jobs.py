@@ -1,0 +1,488 @@
+"""Job records: Hookyard's own account of every job (Dramatiq keeps none).
+
+A record is a Redis hash in the state DB (``keys.job``). Every transition is one Lua script so
+the record, its indexes and (where a message moves) the broker are changed together:
+
+    queued --start--> running --finish--> succeeded | superseded | failed | cancelled
+       ^                 |  \\--retry--> retrying --start--> running ...
+       |                 \\--(worker died: message redelivered)--> running (attempts + 1)
+       \\--requeue (sweeper recovery, operator replay of failed/cancelled)
+
+The record's ``rmid`` names the one live broker message of the job. Every enqueue replaces it,
+and a delivered message whose id is not ``rmid`` is a stale copy that must not run. That fence
+is what makes the sweeper's re-enqueue and operator replay safe against double execution.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from hookyard import keys, scripts
+from hookyard.messages import EncodedMessage, encode_job_message
+from hookyard.settings import QUEUES, Settings
+
+STATES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled", "superseded")
+TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "superseded"})
+ACTIVE_STATES = ("queued", "retrying", "running")
+_JSON_FIELDS = ("progress", "result", "error", "payload", "source_event")
+_TIME_FIELDS = ("created_at", "started_at", "finished_at", "updated_at")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that keeps non-ASCII text as is (stored byte-for-byte in UTF-8)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to create: which actor runs it, for which shop and entity, with what payload."""
+
+    queue: str
+    actor: str
+    payload: Mapping[str, Any]
+    shop: str | None = None
+    entity: str | None = None
+    source_event: Mapping[str, Any] | None = None
+    priority: int = 0
+    job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class Superseded:
+    """Returned by a job whose change was overtaken by a newer one: ends in ``superseded``."""
+
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job_ids: tuple[str, ...]
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class StartVerdict:
+    verdict: str
+    attempts: int
+    max_attempts: int
+
+
+def _decode(raw: Mapping[bytes, bytes]) -> dict[str, Any]:
+    record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
+    for name in _JSON_FIELDS:
+        if name in record:
+            record[name] = json.loads(record[name])
+    for name in (*_TIME_FIELDS, "attempts", "max_attempts"):
+        if name in record and record[name] != "":
+            record[name] = int(record[name])
+    return record
+
+
+def public_view(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The job as the status API shows it (contract: ../shared/README.md)."""
+    progress = record.get("progress") or {"percent": 0, "message": None, "stage": None}
+    return {
+        "id": record["id"],
+        "queue": record["queue"],
+        "actor": record["actor"],
+        "state": record["state"],
+        "progress": progress,
+        "result": record.get("result"),
+        "error": record.get("error"),
+        "attempts": record.get("attempts", 0),
+        "max_attempts": record.get("max_attempts", 0),
+        "shop": record.get("shop") or None,
+        "entity": record.get("entity") or None,
+        "source_event": record.get("source_event"),
+        "created_at": iso(record.get("created_at")),
+        "started_at": iso(record.get("started_at")),
+        "finished_at": iso(record.get("finished_at")),
+        "cancel_requested": record.get("cancel_requested") == "1",
+    }
+
+
+def encode_cursor(score: float, job_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{int(score)}:{job_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    score, _, job_id = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+    return int(score), job_id
+
+
+class JobStore:
+    """Creates, transitions and reads job records. Holds no per-job state in memory.
+
+    ``state`` is a client on the state DB and ``broker`` one on the broker DB of the same Redis.
+    """
+
+    def __init__(self, settings: Settings, *, state: redis.Redis, broker: redis.Redis) -> None:
+        self.settings = settings
+        self.state = state
+        self.broker = broker
+        self._accept = scripts.register(state, "accept")
+        self._start = scripts.register(state, "start")
+        self._finish = scripts.register(state, "finish")
+        self._requeue = scripts.register(state, "requeue")
+        self._cancel = scripts.register(state, "cancel")
+        self._progress = scripts.register(state, "progress")
+
+    # --- creating jobs ---------------------------------------------------------------------
+
+    def message_for(self, record: Mapping[str, Any], *,
+                    eta_ms: int | None = None) -> EncodedMessage:
+        queue = str(record["queue"])
+        return encode_job_message(
+            job_id=str(record["id"]),
+            queue=queue,
+            actor=str(record["actor"]),
+            time_limit_ms=self.settings.time_limit_seconds(queue) * 1000,
+            eta_ms=eta_ms,
+        )
+
+    def submit(self, jobs: Sequence[NewJob], *, dedupe_key: str | None = None) -> Accepted:
+        """Write records and messages in one atomic step; a known ``dedupe_key`` returns the
+        original job ids and writes nothing."""
+        now = now_ms()
+        job_ids = [job.job_id for job in jobs]
+        ids_json = json.dumps(job_ids)
+        script_keys: list[str] = [dedupe_key or keys.dedupe("none", uuid.uuid4().hex)]
+        script_keys.append(keys.all_jobs())
+        args: list[Any] = [
+            self.settings.state_redis_db,
+            self.settings.broker_redis_db,
+            self.settings.dedupe_ttl_seconds if dedupe_key else 0,
+            now,
+            ids_json,
+        ]
+        for job in jobs:
+            record = {
+                "id": job.job_id,
+                "queue": job.queue,
+                "actor": job.actor,
+                "state": "queued",
+                "attempts": "0",
+                "max_attempts": str(self.settings.max_attempts()),
+                "shop": job.shop or "",
+                "entity": job.entity or "",
+                "payload": dumps(job.payload),
+                "source_event": dumps(job.source_event) if job.source_event else "null",
+                "created_at": str(now),
+                "updated_at": str(now),
+                "priority": str(job.priority),
+            }
+            message = self.message_for(record)
+            record["rmid"] = message.redis_message_id
+            script_keys += [
+                keys.job(job.job_id),
+                keys.jobs_by_queue(job.queue),
+                keys.jobs_by_shop(job.shop or "-"),
+                keys.jobs_in_state(job.queue, "queued"),
+                keys.broker_queue(job.queue),
+                keys.broker_messages(job.queue),
+            ]
+            args += [job.job_id, message.redis_message_id, message.data, dumps(record)]
+        accepted, ids = self._accept(keys=script_keys, args=args)
+        return Accepted(job_ids=tuple(json.loads(ids)), duplicate=not int(accepted))
+
+    # --- the worker's transitions ----------------------------------------------------------
+
+    def start(self, job_id: str, queue: str, redis_message_id: str) -> StartVerdict:
+        verdict, attempts, max_attempts = self._start(
+            keys=[
+                keys.job(job_id),
+                keys.jobs_in_state(queue, "queued"),
+                keys.jobs_in_state(queue, "retrying"),
+                keys.jobs_in_state(queue, "running"),
+                keys.jobs_in_state(queue, "failed"),
+                keys.queue_totals(queue),
+            ],
+            args=[redis_message_id, now_ms(), self.settings.max_deliveries],
+        )
+        return StartVerdict(verdict.decode(), int(attempts), int(max_attempts))
+
+    def finish(
+        self,
+        job_id: str,
+        queue: str,
+        redis_message_id: str,
+        state: str,
+        *,
+        result: Any = None,
+        error: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Record a terminal outcome; False when this run was stale and nothing was written."""
+        if state not in TERMINAL_STATES:
+            raise ValueError(f"finish() takes a terminal state, not {state!r}")
+        fields: dict[str, str] = {"result": dumps(result), "error": dumps(error)}
+        if state == "succeeded":
+            fields["progress"] = dumps({"percent": 100, "message": "done", "stage": "done"})
+        return bool(
+            self._finish(
+                keys=[
+                    keys.job(job_id),
+                    keys.jobs_in_state(queue, "running"),
+                    keys.jobs_in_state(queue, state),
+                    keys.queue_totals(queue),
+                ],
+                args=[
+                    redis_message_id,
+                    now_ms(),
+                    state,
+                    dumps(fields),
+                    self.settings.state_redis_db,
+                    self.settings.broker_redis_db,
+                ],
+            )
+        )
+
+    def retry(
+        self,
+        record: Mapping[str, Any],
+        redis_message_id: str,
+        *,
+        delay_ms: int,
+        error: Mapping[str, Any],
+    ) -> bool:
+        """Mark the job retrying and enqueue its delayed message, in one step."""
+        queue = str(record["queue"])
+        eta = now_ms() + delay_ms
+        message = self.message_for(record, eta_ms=eta)
+        fields = {"error": dumps(error), "retry_at": str(eta)}
+        return bool(
+            self._finish(
+                keys=[
+                    keys.job(str(record["id"])),
+                    keys.jobs_in_state(queue, "running"),
+                    keys.jobs_in_state(queue, "retrying"),
+                    keys.queue_totals(queue),
+                    keys.broker_delay_queue(queue),
+                    keys.broker_delay_messages(queue),
+                ],
+                args=[
+                    redis_message_id,
+                    now_ms(),
+                    "retrying",
+                    dumps(fields),
+                    self.settings.state_redis_db,
+                    self.settings.broker_redis_db,
+                    message.redis_message_id,
+                    message.data,
+                ],
+            )
+        )
+
+    def report_progress(
+        self, job_id: str, *, percent: float, message: str | None = None, stage: str | None = None
+    ) -> bool:
+        """Record progress; returns True when an operator asked to cancel the job."""
+        progress = {"percent": max(0.0, min(100.0, round(percent, 1))), "message": message,
+                    "stage": stage}
+        _recorded, cancel = self._progress(keys=[keys.job(job_id)],
+                                           args=[dumps(progress), now_ms()])
+        return bool(int(cancel))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return self.state.hget(keys.job(job_id), "cancel_requested") == b"1"
+
+    # --- operator actions ------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> str:
+        """Cancel; returns 'cancelled', 'requested' (running: honoured between steps), 'missing'
+        or the terminal state the job is already in."""
+        record = self.get(job_id)
+        if record is None:
+            return "missing"
+        queue = str(record["queue"])
+        error = {"code": "cancelled", "message": "Cancelled by an operator."}
+        outcome = self._cancel(
+            keys=[
+                keys.job(job_id),
+                keys.jobs_in_state(queue, "queued"),
+                keys.jobs_in_state(queue, "retrying"),
+                keys.jobs_in_state(queue, "cancelled"),
+                keys.queue_totals(queue),
+            ],
+            args=[now_ms(), dumps(error)],
+        )
+        return str(outcome.decode())
+
+    def requeue(
+        self,
+        record: Mapping[str, Any],
+        *,
+        expected_states: Iterable[str],
+        expected_rmid: str = "*",
+        reset_attempts: bool = False,
+    ) -> bool:
+        """Give the job a fresh message on its queue if it is still as expected."""
+        queue = str(record["queue"])
+        message = self.message_for(record)
+        state_keys = [keys.jobs_in_state(queue, state) for state in STATES if state != "queued"]
+        return bool(
+            self._requeue(
+                keys=[
+                    keys.job(str(record["id"])),
+                    keys.jobs_in_state(queue, "queued"),
+                    *state_keys,
+                    keys.broker_queue(queue),
+                    keys.broker_messages(queue),
+                ],
+                args=[
+                    self.settings.state_redis_db,
+                    self.settings.broker_redis_db,
+                    expected_rmid,
+                    ",".join(expected_states),
+                    message.redis_message_id,
+                    message.data,
+                    now_ms(),
+                    "1" if reset_attempts else "0",
+                ],
+            )
+        )
+
+    def replay(self, job_id: str) -> bool:
+        """Operator replay of a dead (failed) or cancelled job: a fresh run with fresh attempts."""
+        record = self.get(job_id)
+        if record is None:
+            return False
+        return self.requeue(record, expected_states=("failed", "cancelled"), reset_attempts=True)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        raw = self.state.hgetall(keys.job(job_id))
+        return _decode(raw) if raw else None
+
+    def get_many(self, job_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        pipe = self.state.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(keys.job(job_id))
+        return [_decode(raw) if raw else None for raw in pipe.execute()]
+
+    def list_jobs(
+        self,
+        *,
+        queue: str | None = None,
+        state: str | None = None,
+        shop: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first. The most selective index is walked and the other filters applied to
+        the records; the cursor is opaque and stable under concurrent inserts."""
+        if queue and state:
+            index = keys.jobs_in_state(queue, state)
+        elif queue:
+            index = keys.jobs_by_queue(queue)
+        elif shop:
+            index = keys.jobs_by_shop(shop)
+        else:
+            index = keys.all_jobs()
+        max_score: str = "+inf"
+        after_id: str | None = None
+        if cursor:
+            score, after_id = decode_cursor(cursor)
+            max_score = str(score)
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        next_cursor: str | None = None
+        while len(found) < limit and scanned < limit * 20:
+            batch = self.state.zrevrangebyscore(
+                index, max_score, "-inf", start=0, num=limit * 2 + 1, withscores=True
+            )
+            if after_id is not None:
+                # Skip what the previous page already returned at the cursor's score.
+                ids = [m.decode() for m, _ in batch]
+                if after_id in ids:
+                    batch = batch[ids.index(after_id) + 1 :]
+                after_id = None
+            if not batch:
+                break
+            records = self.get_many([m.decode() for m, _ in batch])
+            for (member, score), record in zip(batch, records, strict=True):
+                scanned += 1
+                if record is None:
+                    continue  # trimmed by retention after being indexed
+                if (state and record["state"] != state) or (shop and record.get("shop") != shop):
+                    continue
+                if queue and record["queue"] != queue:
+                    continue
+                found.append(record)
+                if len(found) == limit:
+                    next_cursor = encode_cursor(score, member.decode())
+                    break
+            if len(found) == limit:
+                break
+            last_member, last_score = batch[-1]
+            max_score = str(int(last_score))
+            after_id = last_member.decode()
+            if len(batch) < limit * 2 + 1:
+                break
+        return found, next_cursor
+
+    def dead(self, queue: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Failed (dead) jobs of ``queue``, newest first."""
+        ids = [m.decode() for m in self.state.zrevrange(keys.jobs_in_state(queue, "failed"), 0,
+                                                        limit - 1)]
+        return [r for r in self.get_many(ids) if r is not None]
+
+    def queue_stats(self, queues: Iterable[str] = QUEUES) -> dict[str, dict[str, Any]]:
+        """Per queue: waiting, delayed, in_flight, dead, succeeded, failed, oldest waiting age,
+        consumers and healthy. Two pipelined round trips for all queues."""
+        queues = list(queues)
+        now = now_ms()
+        broker_pipe = self.broker.pipeline(transaction=False)
+        for queue in queues:
+            broker_pipe.llen(keys.broker_queue(queue))
+            broker_pipe.hlen(keys.broker_messages(queue))
+            broker_pipe.hlen(keys.broker_delay_messages(queue))
+        broker_values = broker_pipe.execute()
+        state_pipe = self.state.pipeline(transaction=False)
+        for queue in queues:
+            state_pipe.zcard(keys.jobs_in_state(queue, "failed"))
+            state_pipe.zcard(keys.jobs_in_state(queue, "succeeded"))
+            state_pipe.zrange(keys.jobs_in_state(queue, "queued"), 0, 0, withscores=True)
+            state_pipe.zcount(keys.worker_presence(queue),
+                              now - self.settings.heartbeat_timeout_seconds * 1000, "+inf")
+        state_values = state_pipe.execute()
+        stats: dict[str, dict[str, Any]] = {}
+        for i, queue in enumerate(queues):
+            waiting, messages, delayed = broker_values[3 * i : 3 * i + 3]
+            dead, succeeded, oldest, consumers = state_values[4 * i : 4 * i + 4]
+            oldest_age = max(0.0, (now - oldest[0][1]) / 1000) if oldest and waiting else 0.0
+            healthy = oldest_age <= self.settings.queue_max_age_seconds and (
+                consumers > 0 or waiting == 0
+            )
+            stats[queue] = {
+                "waiting": waiting,
+                "delayed": delayed,
+                "in_flight": max(0, messages - waiting),
+                "dead": dead,
+                "succeeded": succeeded,
+                "failed": dead,
+                "oldest_waiting_age_seconds": round(oldest_age, 3),
+                "consumers": consumers,
+                "healthy": bool(healthy),
+            }
+        return stats

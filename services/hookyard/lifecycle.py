@@ -1,0 +1,138 @@
+"""``JobLifecycle``: the Dramatiq middleware that writes every job transition to its record.
+
+It replaces Dramatiq's Retries middleware:
+
+- before a message runs, ``start`` checks the fence (a stale copy, a job that already ended or a
+  job without a record is skipped) and the delivery cap (a job whose worker died under it
+  ``HOOKYARD_MAX_DELIVERIES`` times goes to dead instead of killing the next worker);
+- after it runs, the outcome is recorded: succeeded / superseded, retrying (exponential backoff
+  with jitter, the delayed message enqueued in the same atomic step), failed (dead: non-retryable
+  error or attempts used up) or cancelled.
+
+Messages are always acked, never nacked: the dead-letter queue is the set of failed job records,
+which keep everything needed to replay them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from dramatiq.broker import Broker, MessageProxy
+from dramatiq.common import compute_backoff
+from dramatiq.middleware import Middleware, SkipMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+from hookyard import metrics
+from hookyard.errors import HookyardError, JobCancelled, JobError, ShopifyThrottled
+from hookyard.jobs import JobStore, Superseded
+from hookyard.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(exc: BaseException) -> dict[str, Any]:
+    """The ``error`` of a job record: a stable code, a message, and the exception type."""
+    if isinstance(exc, HookyardError):
+        return {"code": exc.code, "message": exc.message, "type": type(exc).__name__}
+    if isinstance(exc, TimeLimitExceeded):
+        return {"code": "time_limit_exceeded", "type": "TimeLimitExceeded",
+                "message": "The job ran past its queue's time limit and was interrupted."}
+    return {"code": "unexpected_error", "type": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, JobError):
+        return exc.retryable
+    return isinstance(exc, Exception)  # not KeyboardInterrupt/SystemExit-style interrupts
+
+
+class JobLifecycle(Middleware):
+    def __init__(self, settings: Settings, jobs: JobStore | None = None) -> None:
+        self.settings = settings
+        self._jobs = jobs
+        self._lock = threading.Lock()
+        self._running = threading.local()
+
+    @property
+    def actor_options(self) -> set[str]:
+        # ``throws``: exceptions the worker logs briefly (they end the job as failed anyway).
+        return {"throws"}
+
+    @property
+    def jobs(self) -> JobStore:
+        if self._jobs is None:
+            with self._lock:
+                if self._jobs is None:
+                    from hookyard.broker import broker_client, state_client
+
+                    self._jobs = JobStore(self.settings, state=state_client(self.settings),
+                                          broker=broker_client(self.settings))
+        return self._jobs
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        queue = message.queue_name
+        verdict = self.jobs.start(message.message_id, queue, message.options["redis_message_id"])
+        if verdict.verdict != "run":
+            outcome = {"dead": "dead_delivery_cap"}.get(verdict.verdict, "skipped")
+            metrics.jobs_total.labels(queue, outcome).inc()
+            level = logging.ERROR if verdict.verdict in ("dead", "missing") else logging.INFO
+            log.log(level, "job %s not run: %s", message.message_id, verdict.verdict)
+            raise SkipMessage(verdict.verdict)
+        self._running.started = time.monotonic()
+        self._running.attempts = verdict.attempts
+        self._running.max_attempts = verdict.max_attempts
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        started = getattr(self._running, "started", None)
+        if started is None:
+            return
+        self._running.started = None
+        queue = message.queue_name
+        job_id = message.message_id
+        rmid = message.options["redis_message_id"]
+        metrics.job_duration_seconds.labels(queue).observe(time.monotonic() - started)
+        if exception is None:
+            state = "superseded" if isinstance(result, Superseded) else "succeeded"
+            value = result.result if isinstance(result, Superseded) else result
+            self.jobs.finish(job_id, queue, rmid, state, result=value)
+            metrics.jobs_total.labels(queue, state).inc()
+            return
+        error = describe_error(exception)
+        if isinstance(exception, JobCancelled):
+            self.jobs.finish(job_id, queue, rmid, "cancelled", error=error)
+            metrics.jobs_total.labels(queue, "cancelled").inc()
+            return
+        attempts, max_attempts = self._running.attempts, self._running.max_attempts
+        if is_retryable(exception) and attempts < max_attempts:
+            record = self.jobs.get(job_id)
+            if record is not None:
+                delay_ms = self.retry_delay_ms(attempts, exception)
+                error["next_attempt_in_seconds"] = round(delay_ms / 1000, 3)
+                self.jobs.retry(record, rmid, delay_ms=delay_ms, error=error)
+                metrics.jobs_total.labels(queue, "retried").inc()
+                return
+        self.jobs.finish(job_id, queue, rmid, "failed", error=error)
+        metrics.jobs_total.labels(queue, "failed").inc()
+
+    def retry_delay_ms(self, attempts: int, exception: BaseException) -> int:
+        """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; a throttle's
+        own Retry-After is a floor."""
+        _, delay = compute_backoff(
+            max(0, attempts - 1),
+            factor=int(self.settings.retry_base_seconds * 1000),
+            max_backoff=int(self.settings.retry_max_seconds * 1000),
+            jitter=True,
+        )
+        if isinstance(exception, ShopifyThrottled):
+            delay = max(delay, int(exception.retry_after_seconds * 1000))
+        return int(delay)

@@ -1,0 +1,190 @@
+"""Nhanh.vn webhooks: validate a decoded body and turn it into one job per item.
+
+Shapes (../shared/README.md): ``{"event", "businessId", "data", "webhooksVerifyToken"?}``.
+``inventoryChange`` data is an object keyed by product id (or a list) of products with
+quantities and ``depots``; ``customerUpdate`` data is a list (or object) of customers with ``id``
+and ``totalSpent``. Validation collects every problem with its field path for a 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hookyard.errors import ValidationFailed
+from hookyard.jobs import NewJob
+from hookyard.settings import ShopConfig
+
+SOURCE = "nhanh"
+INVENTORY_EVENT = "inventoryChange"
+CUSTOMER_EVENT = "customerUpdate"
+HANDSHAKE_EVENT = "webhooksEnabled"
+MAX_PRODUCTS = 100
+MAX_CUSTOMERS = 100
+QUANTITY_FIELDS = ("remain", "shipping", "holding", "damage", "available")
+TOKEN_FIELD = "webhooksVerifyToken"  # noqa: S105 - a field name, not a secret
+
+
+@dataclass(frozen=True)
+class Webhook:
+    event: str
+    business_id: str
+    items: tuple[Mapping[str, Any], ...]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_id(value: Any) -> bool:
+    return (isinstance(value, str) and 0 < len(value) <= 64) or (
+        isinstance(value, int) and not isinstance(value, bool))
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, field: str, problem: str) -> None:
+        if len(self.items) < 50:
+            self.items.append({"field": field, "problem": problem})
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationFailed(
+                "The webhook body does not have the expected shape; see 'fields' for each "
+                "problem, fix the sender and deliver again.",
+                details={"fields": self.items},
+            )
+
+
+def _entries(data: Any, field: str, problems: _Problems) -> list[tuple[str, Any]]:
+    if isinstance(data, dict):
+        return [(f"{field}.{key}", value) for key, value in data.items()]
+    if isinstance(data, list):
+        return [(f"{field}[{i}]", value) for i, value in enumerate(data)]
+    problems.add(field, "must be an object keyed by id or a list")
+    return []
+
+
+def _check_quantities(entry: Mapping[str, Any], path: str, problems: _Problems) -> None:
+    for name in QUANTITY_FIELDS:
+        if name in entry and entry[name] is not None and not _is_number(entry[name]):
+            problems.add(f"{path}.{name}", "must be a number")
+
+
+def _inventory_items(data: Any, problems: _Problems) -> list[dict[str, Any]]:
+    entries = _entries(data, "data", problems)
+    if len(entries) > MAX_PRODUCTS:
+        problems.add("data", f"at most {MAX_PRODUCTS} products per webhook")
+        return []
+    if not entries and isinstance(data, dict | list):
+        problems.add("data", "must hold at least one product")
+    items = []
+    for path, product in entries:
+        if not isinstance(product, dict):
+            problems.add(path, "must be an object")
+            continue
+        key = path.rsplit(".", 1)[-1] if "." in path else None
+        product_id = product.get("id", key)
+        if not _is_id(product_id):
+            problems.add(f"{path}.id", "is required (string or integer)")
+            continue
+        for name in ("code", "shopProductId"):
+            if product.get(name) is not None and not _is_id(product[name]):
+                problems.add(f"{path}.{name}", "must be a string or integer")
+        _check_quantities(product, path, problems)
+        depots = product.get("depots", {})
+        if depots is None:
+            depots = {}
+        if not isinstance(depots, dict):
+            problems.add(f"{path}.depots", "must be an object keyed by depot id")
+            continue
+        for depot_id, quantities in depots.items():
+            if not isinstance(quantities, dict):
+                problems.add(f"{path}.depots.{depot_id}", "must be an object of quantities")
+                continue
+            _check_quantities(quantities, f"{path}.depots.{depot_id}", problems)
+        items.append({**product, "id": str(product_id),
+                      "depots": {str(k): v for k, v in depots.items()}})
+    return items
+
+
+def _customer_items(data: Any, problems: _Problems) -> list[dict[str, Any]]:
+    entries = _entries(data, "data", problems)
+    if len(entries) > MAX_CUSTOMERS:
+        problems.add("data", f"at most {MAX_CUSTOMERS} customers per webhook")
+        return []
+    if not entries and isinstance(data, dict | list):
+        problems.add("data", "must hold at least one customer")
+    items = []
+    for path, customer in entries:
+        if not isinstance(customer, dict):
+            problems.add(path, "must be an object")
+            continue
+        if not _is_id(customer.get("id")):
+            problems.add(f"{path}.id", "is required (string or integer)")
+            continue
+        if not _is_number(customer.get("totalSpent")):
+            problems.add(f"{path}.totalSpent", "is required and must be a number")
+            continue
+        for name in ("mobile", "email"):
+            if customer.get(name) is not None and not isinstance(customer[name], str):
+                problems.add(f"{path}.{name}", "must be a string")
+        items.append({**customer, "id": str(customer["id"])})
+    return items
+
+
+def parse_webhook(document: Any, *, expected_event: str | None = None) -> Webhook:
+    """Validate the envelope and, for known events, the items; raise ``ValidationFailed``."""
+    problems = _Problems()
+    if not isinstance(document, dict):
+        problems.add("$", "must be a JSON object")
+        problems.raise_if_any()
+    event = document.get("event")
+    business_id = document.get("businessId")
+    if not isinstance(event, str) or not event:
+        problems.add("event", "is required (string)")
+    if not _is_id(business_id):
+        problems.add("businessId", "is required (string or integer)")
+    if "data" not in document and event != HANDSHAKE_EVENT:
+        problems.add("data", "is required")
+    problems.raise_if_any()
+    items: list[dict[str, Any]] = []
+    if event == INVENTORY_EVENT:
+        items = _inventory_items(document["data"], problems)
+    elif event == CUSTOMER_EVENT:
+        items = _customer_items(document["data"], problems)
+    problems.raise_if_any()
+    return Webhook(event=str(event), business_id=str(business_id), items=tuple(items))
+
+
+def jobs_for(webhook: Webhook, shop: ShopConfig, *, body_sha256: str,
+             received_at: str) -> list[NewJob]:
+    """One job per item; the payload is the item as received (Unicode untouched)."""
+    if webhook.event == INVENTORY_EVENT:
+        queue, actor, entity = "inventory-sync", "sync_inventory_item", "product"
+    elif webhook.event == CUSTOMER_EVENT:
+        queue, actor, entity = "customer-sync", "sync_customer", "customer"
+    else:
+        return []
+    source_event = {"source": SOURCE, "event": webhook.event, "business_id": webhook.business_id,
+                    "body_sha256": body_sha256, "received_at": received_at}
+    return [
+        NewJob(
+            queue=queue,
+            actor=actor,
+            shop=shop.id,
+            entity=f"{entity}:{item['id']}",
+            payload={"event": webhook.event, "business_id": webhook.business_id,
+                     "index": index, "item": item},
+            source_event=source_event,
+        )
+        for index, item in enumerate(webhook.items)
+    ]
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

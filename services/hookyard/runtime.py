@@ -1,0 +1,63 @@
+"""What an actor body needs at run time, installed once by the worker process.
+
+Actors are declared at import (``hookyard.actors``) but must not read the environment or open
+connections then; the worker entrypoint builds a ``Runtime`` from its settings and installs it
+before the first message runs. ``run_job`` is the thin actor body: load the record, call a
+domain step, return its result for ``JobLifecycle`` to record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from hookyard.errors import PermanentJobError
+from hookyard.jobs import JobStore
+from hookyard.settings import Settings
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    jobs: JobStore
+    state: redis.Redis
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        from hookyard.broker import broker_client, state_client
+
+        state = state_client(settings)
+        return cls(settings=settings, jobs=JobStore(settings, state=state,
+                                                    broker=broker_client(settings)), state=state)
+
+
+_installed: Runtime | None = None
+
+JobStep = Callable[[Runtime, dict[str, Any]], Any]
+
+
+def install(runtime: Runtime) -> None:
+    global _installed
+    _installed = runtime
+
+
+def current() -> Runtime:
+    if _installed is None:
+        raise RuntimeError(
+            "No Hookyard runtime installed in this process: start workers with "
+            "`python -m workers.<kind>` (or call hookyard.runtime.install first)."
+        )
+    return _installed
+
+
+def run_job(job_id: str, step: JobStep) -> Any:
+    """Load the job's record and hand it to ``step``; the record must exist (the lifecycle
+    middleware has just marked it running)."""
+    runtime = current()
+    record = runtime.jobs.get(job_id)
+    if record is None:
+        raise PermanentJobError(f"Job {job_id} has no record any more; nothing to run.")
+    return step(runtime, record)

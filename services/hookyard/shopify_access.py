@@ -1,0 +1,23 @@
+"""Build a Shopify client for a shop with its shared rate budget (one per job run)."""
+
+from __future__ import annotations
+
+from hookyard.errors import PermanentJobError
+from hookyard.runtime import Runtime
+from hookyard.settings import ShopConfig
+from hookyard.shopify import RateBudget, ShopifyClient
+
+
+def shop_of(runtime: Runtime, record: dict[str, object]) -> ShopConfig:
+    shop = runtime.settings.shop_by_id(str(record.get("shop") or ""))
+    if shop is None:
+        raise PermanentJobError(
+            f"Shop {record.get('shop')!r} of job {record['id']} is not in HOOKYARD_SHOPS any "
+            "more; add it back and replay the job."
+        )
+    return shop
+
+
+def client_for(runtime: Runtime, shop: ShopConfig) -> ShopifyClient:
+    budget = RateBudget(runtime.state, shop=shop.id, plan=shop.plan)
+    return ShopifyClient.from_settings(runtime.settings, shop, budget)

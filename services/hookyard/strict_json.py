@@ -1,0 +1,69 @@
+"""Strict JSON for untrusted bodies: UTF-8 only, no NaN/Infinity, bounded nesting and numbers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hookyard.errors import InvalidJson
+
+MAX_DEPTH = 64
+MAX_INT = 2**63 - 1
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidJson(f"{name} is not valid JSON; send numbers as finite decimals.")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 20:
+        raise InvalidJson("An integer in the body is too large; integers must fit in 64 bits.")
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise InvalidJson("An integer in the body is too large; integers must fit in 64 bits.")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidJson("A number in the body is out of range; send a finite decimal.")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively (a recursive walk could itself overflow)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Decode ``body`` or raise ``InvalidJson`` saying what is wrong."""
+    if not body.strip():
+        raise InvalidJson("The body is empty; send a JSON object.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidJson(f"The body is not valid UTF-8 (byte {exc.start}); encode it as UTF-8."
+                          ) from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int,
+                           parse_float=_parse_float)
+    except InvalidJson:
+        raise
+    except RecursionError:
+        raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.") from None
+    except ValueError as exc:
+        raise InvalidJson(f"The body is not valid JSON: {exc}.") from None
+    if _depth(value) > MAX_DEPTH:
+        raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.")
+    return value

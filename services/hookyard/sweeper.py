@@ -1,0 +1,194 @@
+"""The sweeper: finds jobs whose message is lost or stranded and re-enqueues them; trims records.
+
+Runs inside every worker process, but only the holder of a Redis lease sweeps, so one sweep runs
+at a time across the fleet. What it closes:
+
+- a job recorded ``queued``/``retrying``/``running`` whose message is nowhere (not in its queue's
+  or delay queue's message hash): Dramatiq loses a retry when Redis is down at the moment it is
+  enqueued, an AOF rewind can drop a message, an outcome write can fail after the ack;
+- a message held by a *live* worker that will never run it: after a Redis blip Dramatiq's
+  consumer drops its in-memory delay queue but the messages stay in its ack set, and a prefetched
+  message can be stranded the same way. Such a message is replaced when it has been idle well past
+  the point where it would have run (retry time + grace, time limit + grace, or
+  ``HOOKYARD_STRANDED_AFTER_SECONDS`` for a queued job).
+
+Re-enqueueing is always a fenced ``requeue`` (expected state and message id), so a job that moved
+on meanwhile is left alone, and the replaced copy is skipped if it is ever delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookyard import keys, metrics
+from hookyard.jobs import ACTIVE_STATES, JobStore, now_ms
+from hookyard.settings import QUEUES
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LEASE_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass
+class SweepReport:
+    requeued: list[str] = field(default_factory=list)
+    trimmed: int = 0
+
+
+class Sweeper:
+    def __init__(self, jobs: JobStore, *, owner: str, queues: Iterable[str] = QUEUES) -> None:
+        self.jobs = jobs
+        self.settings = jobs.settings
+        self.owner = owner
+        self.queues = tuple(queues)
+        self._cursors: dict[tuple[str, str], float] = {}
+
+    # --- the lease -------------------------------------------------------------------------
+
+    def hold_lease(self) -> bool:
+        """Take or extend the sweeper lease; True while this process holds it."""
+        ttl_ms = int(max(self.settings.sweep_interval_seconds * 3, 5) * 1000)
+        state = self.jobs.state
+        if state.set(keys.sweeper_lease(), self.owner, nx=True, px=ttl_ms):
+            return True
+        if state.get(keys.sweeper_lease()) == self.owner.encode():
+            state.pexpire(keys.sweeper_lease(), ttl_ms)
+            return True
+        return False
+
+    def release_lease(self) -> None:
+        self.jobs.state.eval(LEASE_RELEASE, 1, keys.sweeper_lease(), self.owner)
+
+    # --- one pass --------------------------------------------------------------------------
+
+    def sweep_once(self) -> SweepReport:
+        report = SweepReport()
+        for queue in self.queues:
+            held = self._held_message_ids(queue)
+            for state in ACTIVE_STATES:
+                report.requeued += self._recover(queue, state, held)
+            report.trimmed += self._trim(queue)
+        for job_id in report.requeued:
+            log.warning("sweeper re-enqueued job %s (its message was lost or stranded)", job_id)
+        return report
+
+    def _held_message_ids(self, queue: str) -> set[bytes]:
+        """Message ids fetched (not acked) by workers that still heartbeat."""
+        broker = self.jobs.broker
+        alive_after = now_ms() - self.settings.heartbeat_timeout_seconds * 1000
+        workers = broker.zrangebyscore(keys.broker_heartbeats(), alive_after, "+inf")
+        pipe = broker.pipeline(transaction=False)
+        for worker in workers:
+            pipe.smembers(keys.broker_acks(worker.decode(), queue))
+            pipe.smembers(keys.broker_acks(worker.decode(), f"{queue}.DQ"))
+        held: set[bytes] = set()
+        for members in pipe.execute():
+            held |= members
+        return held
+
+    def _candidates(self, queue: str, state: str, older_than: int) -> list[str]:
+        index = keys.jobs_in_state(queue, state)
+        after = self._cursors.get((queue, state), float("-inf"))
+        low = f"({int(after)}" if after != float("-inf") else "-inf"
+        batch = self.jobs.state.zrangebyscore(index, low, older_than, start=0, num=BATCH,
+                                              withscores=True)
+        if len(batch) < BATCH:
+            self._cursors.pop((queue, state), None)  # wrap around next time
+        else:
+            self._cursors[(queue, state)] = batch[-1][1] - 1
+        return [member.decode() for member, _ in batch]
+
+    def _recover(self, queue: str, state: str, held: set[bytes]) -> list[str]:
+        now = now_ms()
+        grace_ms = self.settings.sweep_grace_seconds * 1000
+        ids = self._candidates(queue, state, now - grace_ms)
+        if not ids:
+            return []
+        state_pipe = self.jobs.state.pipeline(transaction=False)
+        for job_id in ids:
+            state_pipe.hmget(keys.job(job_id), "state", "rmid", "updated_at", "retry_at")
+        rows = state_pipe.execute()
+        broker_pipe = self.jobs.broker.pipeline(transaction=False)
+        for _, rmid, _, _ in rows:
+            broker_pipe.hexists(keys.broker_messages(queue), rmid or b"-")
+            broker_pipe.hexists(keys.broker_delay_messages(queue), rmid or b"-")
+        present = broker_pipe.execute()
+        requeued = []
+        for i, (job_id, row) in enumerate(zip(ids, rows, strict=True)):
+            current_state, rmid, updated_at, retry_at = row
+            if current_state is None or current_state.decode() != state or rmid is None:
+                continue
+            idle_ms = now - int(updated_at or 0)
+            if idle_ms < grace_ms:
+                continue
+            exists = present[2 * i] or present[2 * i + 1]
+            if exists and not self._stranded(queue, state, rmid in held, idle_ms,
+                                             now - int(retry_at or now)):
+                continue
+            record: dict[str, Any] = {"id": job_id, "queue": queue}
+            actor = self.jobs.state.hget(keys.job(job_id), "actor")
+            if actor is None:
+                continue
+            record["actor"] = actor.decode()
+            if self.jobs.requeue(record, expected_states=(state,), expected_rmid=rmid.decode()):
+                metrics.jobs_total.labels(queue, "requeued_by_sweeper").inc()
+                requeued.append(job_id)
+        return requeued
+
+    def _stranded(self, queue: str, state: str, held_by_live_worker: bool, idle_ms: int,
+                  overdue_ms: int) -> bool:
+        """A message still present is only replaced when a live worker holds it far too long."""
+        if not held_by_live_worker:
+            return False  # waiting in its queue, or its dead worker's messages come back anyway
+        grace_ms = self.settings.sweep_grace_seconds * 1000
+        if state == "retrying":
+            return overdue_ms > grace_ms
+        if state == "running":
+            return idle_ms > self.settings.time_limit_seconds(queue) * 1000 + grace_ms
+        return idle_ms > self.settings.stranded_after_seconds * 1000
+
+    # --- retention ---------------------------------------------------------------------------
+
+    def _trim(self, queue: str) -> int:
+        now = now_ms()
+        state = self.jobs.state
+        doomed: dict[str, list[str]] = {}
+        for name in ("succeeded", "superseded"):
+            index = keys.jobs_in_state(queue, name)
+            old = state.zrangebyscore(index, "-inf",
+                                      now - self.settings.succeeded_retention_seconds * 1000,
+                                      start=0, num=BATCH)
+            excess = state.zcard(index) - len(old) - self.settings.succeeded_retention_count
+            if excess > 0:
+                old += state.zrange(index, len(old), len(old) + min(excess, BATCH) - 1)
+            doomed[name] = [m.decode() for m in old]
+        for name in ("failed", "cancelled"):
+            old = state.zrangebyscore(keys.jobs_in_state(queue, name), "-inf",
+                                      now - self.settings.failed_retention_seconds * 1000,
+                                      start=0, num=BATCH)
+            doomed[name] = [m.decode() for m in old]
+        ids = [job_id for batch in doomed.values() for job_id in batch]
+        if not ids:
+            return 0
+        shops = state.pipeline(transaction=False)
+        for job_id in ids:
+            shops.hget(keys.job(job_id), "shop")
+        shop_of = dict(zip(ids, shops.execute(), strict=True))
+        pipe = state.pipeline(transaction=True)
+        for name, batch in doomed.items():
+            for job_id in batch:
+                shop = (shop_of[job_id] or b"-").decode() or "-"
+                pipe.delete(keys.job(job_id))
+                pipe.zrem(keys.jobs_in_state(queue, name), job_id)
+                pipe.zrem(keys.jobs_by_queue(queue), job_id)
+                pipe.zrem(keys.jobs_by_shop(shop), job_id)
+                pipe.zrem(keys.all_jobs(), job_id)
+        pipe.execute()
+        return len(ids)

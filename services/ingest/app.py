@@ -1,0 +1,64 @@
+"""The ingest WSGI app: ``create_app(settings, jobs=...)``, and ``get_app()`` for gunicorn.
+
+Routes are declared here and nowhere else. Resources keep no per-request state.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from hookyard.broker import broker_client, state_client
+from hookyard.errors import SettingsError
+from hookyard.jobs import JobStore
+from hookyard.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT
+from hookyard.settings import Settings
+from ingest.errors import install_error_handling
+from ingest.middleware import RequestObservation
+from ingest.probes import HealthResource, MetricsResource, ReadyResource
+from ingest.status_api import (
+    DeadJobsResource,
+    JobCancelResource,
+    JobResource,
+    JobRetryResource,
+    JobsResource,
+    QueuesResource,
+)
+from ingest.webhooks import NhanhWebhookResource
+
+
+def ingest_job_store(settings: Settings) -> JobStore:
+    """Job store whose Redis calls give up after ``HOOKYARD_INGEST_REDIS_TIMEOUT_SECONDS``, so a
+    slow Redis answers 503 quickly instead of holding the sender."""
+    timeout = settings.ingest_redis_timeout_seconds
+    return JobStore(settings, state=state_client(settings, socket_timeout=timeout),
+                    broker=broker_client(settings, socket_timeout=timeout))
+
+
+def create_app(settings: Settings, *, jobs: JobStore) -> falcon.App:
+    if not settings.nhanh_tokens:
+        raise SettingsError("HOOKYARD_NHANH_TOKENS must list at least one verify token for "
+                            "ingest. Example: HOOKYARD_NHANH_TOKENS=tok-2026-a")
+    app = falcon.App(middleware=[RequestObservation()])
+    app.req_options.auto_parse_form_urlencoded = False
+    install_error_handling(app)
+    app.add_route("/webhooks/nhanh", NhanhWebhookResource(settings, jobs))
+    app.add_route("/webhooks/nhanh/inventory",
+                  NhanhWebhookResource(settings, jobs, only_event=INVENTORY_EVENT))
+    app.add_route("/webhooks/nhanh/customer",
+                  NhanhWebhookResource(settings, jobs, only_event=CUSTOMER_EVENT))
+    app.add_route("/jobs", JobsResource(settings, jobs))
+    app.add_route("/jobs/{job_id}", JobResource(settings, jobs))
+    app.add_route("/jobs/{job_id}/retry", JobRetryResource(settings, jobs))
+    app.add_route("/jobs/{job_id}/cancel", JobCancelResource(settings, jobs))
+    app.add_route("/queues", QueuesResource(settings, jobs))
+    app.add_route("/queues/{queue}/dead", DeadJobsResource(settings, jobs))
+    app.add_route("/healthz", HealthResource())
+    app.add_route("/readyz", ReadyResource(jobs))
+    app.add_route("/metrics", MetricsResource(jobs))
+    return app
+
+
+def get_app() -> falcon.App:
+    """For gunicorn: ``gunicorn -c python:ingest.gunicorn_conf 'ingest.app:get_app()'``."""
+    settings = Settings.from_env()
+    return create_app(settings, jobs=ingest_job_store(settings))

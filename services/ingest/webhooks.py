@@ -1,0 +1,59 @@
+"""``POST /webhooks/nhanh`` (and its per-event aliases): verify, validate, dedupe, enqueue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import falcon
+
+from hookyard import keys, metrics
+from hookyard.errors import UnknownShop, WrongEvent
+from hookyard.jobs import JobStore
+from hookyard.nhanh import HANDSHAKE_EVENT, SOURCE, body_digest, jobs_for, parse_webhook
+from hookyard.settings import Settings
+from hookyard.strict_json import parse_json_body
+from ingest.auth import check_nhanh_token
+from ingest.body import read_body, require_json_content_type
+
+
+class NhanhWebhookResource:
+    """Answers 200 only after Redis confirmed the whole delivery (Nhanh retries anything else
+    only three times, so a 2xx must mean durable)."""
+
+    def __init__(self, settings: Settings, jobs: JobStore, *, only_event: str | None = None):
+        self.settings = settings
+        self.jobs = jobs
+        self.only_event = only_event
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        require_json_content_type(req)
+        body = read_body(req, self.settings.max_body_bytes)
+        document = parse_json_body(body)
+        check_nhanh_token(req, document, self.settings.nhanh_tokens)
+        if self.only_event and isinstance(document, dict):
+            event = document.get("event")
+            if event not in (self.only_event, HANDSHAKE_EVENT) and isinstance(event, str):
+                raise WrongEvent(f"This endpoint only takes {self.only_event!r} events, not "
+                                 f"{event!r}; send it to /webhooks/nhanh.")
+        webhook = parse_webhook(document)
+        shop = self.settings.shop_by_business_id(webhook.business_id)
+        if shop is None:
+            raise UnknownShop(f"businessId {webhook.business_id!r} is not a shop Hookyard "
+                              "serves; add it to HOOKYARD_SHOPS.")
+        digest = body_digest(body)
+        new_jobs = jobs_for(webhook, shop, body_sha256=digest,
+                            received_at=datetime.now(UTC).isoformat(timespec="milliseconds"))
+        if not new_jobs:
+            handshake = webhook.event == HANDSHAKE_EVENT
+            metrics.webhooks_total.labels(SOURCE, "handshake" if handshake else "ignored").inc()
+            resp.media = ({"accepted": 0, "jobs": [], "duplicate": False} if handshake
+                          else {"ignored": True, "event": webhook.event})
+            return
+        accepted = self.jobs.submit(new_jobs, dedupe_key=keys.dedupe(SOURCE, digest))
+        if accepted.duplicate:
+            metrics.webhooks_total.labels(SOURCE, "duplicate").inc()
+        else:
+            metrics.webhooks_total.labels(SOURCE, "accepted").inc()
+            metrics.jobs_enqueued_total.labels(new_jobs[0].queue).inc(len(new_jobs))
+        resp.media = {"accepted": len(accepted.job_ids), "jobs": list(accepted.job_ids),
+                      "duplicate": accepted.duplicate}

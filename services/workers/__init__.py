@@ -1,0 +1,1 @@
+"""Worker entrypoints: ``python -m workers.<kind>``, one per queue, all on the same code."""

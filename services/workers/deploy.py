@@ -1,0 +1,6 @@
+"""``python -m workers.deploy``: runs the deploy queue."""
+
+from workers.runner import main
+
+if __name__ == "__main__":
+    raise SystemExit(main("deploy"))

@@ -1,0 +1,6 @@
+"""``python -m workers.inventory_sync``: runs the inventory-sync queue."""
+
+from workers.runner import main
+
+if __name__ == "__main__":
+    raise SystemExit(main("inventory-sync"))

@@ -1,0 +1,75 @@
+"""Runs one queue's Dramatiq worker with Hookyard's runtime, presence, sweeper and metrics.
+
+Shutdown (SIGTERM or SIGINT): stop fetching, let in-flight jobs finish for up to
+``HOOKYARD_WORKER_SHUTDOWN_TIMEOUT_SECONDS``, put prefetched messages back, withdraw presence and
+exit 0. A job still running at the deadline is abandoned with its message in this worker's ack
+set; the heartbeat stops with the process, so the message is handed out again within
+``HOOKYARD_HEARTBEAT_TIMEOUT_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+import dramatiq
+
+from hookyard import broker as broker_module
+from hookyard import runtime
+from hookyard.errors import SettingsError
+from hookyard.logs import configure_logging
+from hookyard.metrics import QueueStatsCollector
+from hookyard.presence import WorkerPresence
+from hookyard.settings import Settings
+
+log = logging.getLogger("hookyard.worker")
+
+IDLE_POLL_MS = 1000
+
+
+def main(queue: str) -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"hookyard worker: {exc.message}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    broker = broker_module.install(settings)
+    import hookyard.actors  # noqa: F401 - declares the actors on the installed broker
+
+    rt = runtime.Runtime.build(settings)
+    runtime.install(rt)
+    broker.declare_queue(queue)
+    worker = dramatiq.Worker(broker, queues={queue}, worker_threads=settings.worker_threads,
+                             worker_timeout=IDLE_POLL_MS)
+    if settings.worker_prefetch:
+        worker.queue_prefetch = settings.worker_prefetch
+    presence = WorkerPresence(rt.jobs, broker_id=broker.broker_id, queue=queue)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: draining (up to %ss)", signum,
+                 settings.worker_shutdown_timeout_seconds)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    presence.beat()
+    presence.start()
+    if settings.metrics_port:
+        from workers.health import serve_health
+
+        serve_health(settings.metrics_port, healthy=lambda: presence.healthy,
+                     collectors=[QueueStatsCollector(lambda: rt.jobs.queue_stats([queue]))])
+    worker.start()
+    log.info("worker for queue %s started (%s threads)", queue, settings.worker_threads)
+    stop.wait()
+    worker.stop(timeout=settings.worker_shutdown_timeout_seconds * 1000)
+    presence.stop()
+    log.info("worker for queue %s stopped", queue)
+    return 0
