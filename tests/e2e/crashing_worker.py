@@ -1,0 +1,35 @@
+"""A customer-sync worker process with one extra actor that SIGKILLs its own process.
+
+Only for e2e tests of the delivery cap: a job of ``crash_the_worker`` kills every worker that
+runs it, the way an out-of-memory kill would. Everything else is the production runner.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import dramatiq
+
+from hookyard import broker as broker_module
+from hookyard.logs import configure_logging
+from hookyard.settings import Settings
+from workers.runner import serve
+
+
+def main() -> int:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    broker = broker_module.install(settings)
+    import hookyard.actors  # noqa: F401
+
+    @dramatiq.actor(actor_name="crash_the_worker", queue_name="customer-sync")
+    def crash_the_worker(job_id: str) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return serve(settings, broker, "customer-sync")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

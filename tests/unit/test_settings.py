@@ -1,0 +1,101 @@
+"""Settings: one frozen object from the environment; bad values name the variable."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from hookyard.errors import SettingsError
+from hookyard.settings import SPECS, Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_every_setting_is_declared_once_and_backs_a_field():
+    assert [f.name for f in fields(Settings)] == [s.attr for s in SPECS]
+    assert all(s.env.startswith("HOOKYARD_") for s in SPECS)
+
+
+def test_defaults_make_a_valid_settings_object():
+    settings = Settings.from_env({})
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.dedupe_ttl_seconds == 86400
+    assert settings.broker_redis_db == 0 and settings.state_redis_db == 1
+
+
+def test_readme_configuration_table_lists_every_setting_with_its_default():
+    text = README.read_text(encoding="utf-8")
+    for spec in SPECS:
+        default = spec.default if spec.default else "(empty)"
+        row = re.search(rf"^\| `{spec.env}` \| `(.*?)` \|", text, re.MULTILINE)
+        assert row, f"{spec.env} missing from README's configuration table"
+        assert row.group(1) == default, f"{spec.env}: README says {row.group(1)}"
+
+
+# The shops example names a file and the API tokens example holds a placeholder digest;
+# both forms are covered by their own tests below.
+LITERAL_EXAMPLES = [s for s in SPECS if s.env not in ("HOOKYARD_SHOPS", "HOOKYARD_API_TOKENS")]
+
+
+@pytest.mark.parametrize("spec", LITERAL_EXAMPLES, ids=[s.env for s in LITERAL_EXAMPLES])
+def test_every_example_value_is_valid(spec):
+    Settings.from_env({spec.env: spec.example})
+
+
+@pytest.mark.parametrize(("env", "value"), [
+    ("HOOKYARD_MAX_BODY_BYTES", "lots"),
+    ("HOOKYARD_MAX_BODY_BYTES", "-1"),
+    ("HOOKYARD_REDIS_URL", "http://localhost"),
+    ("HOOKYARD_SHOPIFY_API_VERSION", "latest"),
+    ("HOOKYARD_LOG_LEVEL", "LOUD"),
+    ("HOOKYARD_SHOPS", "[{\"id\": \"a\"}]"),
+    ("HOOKYARD_API_TOKENS", "ops:root:secret"),
+])
+def test_a_bad_value_stops_start_up_naming_the_variable_and_an_example(env, value):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({env: value})
+    assert env in raised.value.message and "Example" in raised.value.message
+
+
+def test_secrets_are_not_echoed_in_errors_or_repr():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"HOOKYARD_API_TOKENS": "ops:nope:hunter2"})
+    assert "hunter2" not in raised.value.message
+    settings = Settings.from_env({"HOOKYARD_NHANH_TOKENS": "hunter2",
+                                  "HOOKYARD_API_TOKENS": "ops:admin:hunter3",
+                                  "HOOKYARD_REDIS_URL": "redis://:pw-hunter4@r:6379/0"})
+    assert not {"hunter2", "hunter3", "hunter4"} & set(re.findall(r"hunter\d", repr(settings)))
+
+
+def test_state_db_must_differ_from_the_broker_db():
+    with pytest.raises(SettingsError, match="HOOKYARD_STATE_REDIS_DB"):
+        Settings.from_env({"HOOKYARD_REDIS_URL": "redis://r:6379/1"})
+
+
+def test_delivery_cap_cannot_cut_ordinary_retries_short():
+    with pytest.raises(SettingsError, match="HOOKYARD_MAX_DELIVERIES"):
+        Settings.from_env({"HOOKYARD_MAX_RETRIES": "6", "HOOKYARD_MAX_DELIVERIES": "5"})
+
+
+def test_api_tokens_parse_compact_and_json_forms_keeping_only_digests():
+    digest = "a" * 64
+    compact = Settings.from_env({"HOOKYARD_API_TOKENS":
+                                 f"ops:admin:s3cret,bot:shop:acme:sha256:{digest}"}).api_tokens
+    assert [(t.name, t.scope) for t in compact] == [("ops", "admin"), ("bot", "shop:acme")]
+    assert compact[1].sha256 == digest and compact[1].shop == "acme"
+    as_json = json.dumps([{"name": "ops", "token": "s3cret", "scope": "admin"}])
+    assert Settings.from_env({"HOOKYARD_API_TOKENS": as_json}).api_tokens[0] == compact[0]
+
+
+def test_shops_can_name_an_environment_variable_for_the_token(tmp_path):
+    shops = tmp_path / "shops.yaml"
+    shops.write_text("- id: acme\n  nhanh_business_id: 1001\n  shopify_domain: a.myshopify.com\n"
+                     "  access_token_env: ACME_TOKEN\n  depots: {1: gid://shopify/Location/9}\n")
+    settings = Settings.from_env({"HOOKYARD_SHOPS": str(shops), "ACME_TOKEN": "shpat_x"})
+    shop = settings.shop_by_business_id("1001")
+    assert shop is not None and shop.access_token == "shpat_x"
+    assert shop.depots == {"1": "gid://shopify/Location/9"}

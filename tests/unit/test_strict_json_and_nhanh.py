@@ -1,0 +1,72 @@
+"""Parsing untrusted webhook bodies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hookyard.errors import InvalidJson, ValidationFailed
+from hookyard.jobs import decode_cursor, encode_cursor
+from hookyard.nhanh import parse_webhook
+from hookyard.strict_json import parse_json_body
+
+
+def test_nesting_at_the_limit_is_accepted_and_deeper_is_not():
+    assert parse_json_body(b"[" * 64 + b"]" * 64)
+    with pytest.raises(InvalidJson):
+        parse_json_body(b"[" * 65 + b"]" * 65)
+
+
+def test_very_deep_nesting_is_invalid_json_not_a_crash():
+    with pytest.raises(InvalidJson):
+        parse_json_body(b"[" * 100_000 + b"]" * 100_000)
+
+
+@pytest.mark.parametrize("number", [b"9223372036854775807", b"-9223372036854775807"])
+def test_64_bit_integers_are_accepted(number):
+    assert parse_json_body(b"[" + number + b"]")
+
+
+@pytest.mark.parametrize("body", [b"[9223372036854775808]", b"[1e999]", b"[NaN]",
+                                  b"[-Infinity]", b"\xef\xbb\xbf{}", b"   "])
+def test_out_of_range_or_non_standard_numbers_and_bad_encodings_are_invalid(body):
+    with pytest.raises(InvalidJson):
+        parse_json_body(body)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**63 + 1, 2**63 - 1)
+                    | st.text(), lambda children: st.lists(children, max_size=4)
+                    | st.dictionaries(st.text(), children, max_size=4), max_leaves=20))
+def test_any_standard_json_document_round_trips(document):
+    assert parse_json_body(json.dumps(document, ensure_ascii=False).encode()) == document
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_parse_or_raise_invalid_json_never_anything_else(body):
+    try:
+        parse_json_body(body)
+    except InvalidJson:
+        pass
+
+
+@given(st.dictionaries(st.text(max_size=8), st.none() | st.integers() | st.text(max_size=8)
+                       | st.lists(st.integers(), max_size=3), max_size=6))
+def test_any_object_is_a_webhook_or_a_validation_error(document):
+    try:
+        parse_webhook(document)
+    except ValidationFailed as exc:
+        assert exc.details["fields"]
+
+
+def test_inventory_items_keyed_by_id_or_listed_give_the_same_items():
+    product = {"id": 5, "code": "A", "available": 3, "depots": {"1": {"available": 3}}}
+    keyed = parse_webhook({"event": "inventoryChange", "businessId": 1, "data": {"5": product}})
+    listed = parse_webhook({"event": "inventoryChange", "businessId": 1, "data": [product]})
+    assert keyed.items == listed.items and keyed.items[0]["id"] == "5"
+
+
+def test_cursor_round_trips():
+    assert decode_cursor(encode_cursor(1795548372682, "job-1")) == (1795548372682, "job-1")
