@@ -13,9 +13,6 @@ from hookyard.runtime import Runtime
 from hookyard.shopify.operations import MetafieldInput, find_customers, set_metafields
 from hookyard.shopify_access import client_for, shop_of
 
-METAFIELD_NAMESPACE = "nhanh"
-METAFIELD_KEY = "total_spent"
-
 
 def sync_customer(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     shop = shop_of(runtime, record)
@@ -36,8 +33,10 @@ def sync_customer(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
         shopify_id = str(matches[0]["id"])
         runtime.state.hset(cache, nhanh_id, shopify_id)
     value = str(customer["totalSpent"])
-    set_metafields(client, [MetafieldInput(owner_id=shopify_id, namespace=METAFIELD_NAMESPACE,
-                                           key=METAFIELD_KEY, value=value,
+    set_metafields(client, [MetafieldInput(owner_id=shopify_id,
+                                           namespace=runtime.settings.customer_metafield_namespace,
+                                           key=runtime.settings.customer_metafield_key,
+                                           value=value,
                                            type="number_decimal")])
     metrics.sync_items_total.labels("customer", "applied").inc()
     return {"nhanh_id": nhanh_id, "customer": shopify_id, "total_spent": value}

@@ -297,6 +297,11 @@ SPECS: tuple[SettingSpec, ...] = (
     _spec("SHOPIFY_MAX_THROTTLE_WAIT_SECONDS", "60", "60",
           "Longest one Shopify call waits for rate budget or throttles before the job retries "
           "later.", _positive_float),
+    _spec("CUSTOMER_METAFIELD_NAMESPACE", "nhanh", "nhanh",
+          "Namespace of the Shopify customer metafield that holds Nhanh.vn's total spent.",
+          _identifier),
+    _spec("CUSTOMER_METAFIELD_KEY", "total_spent", "total_spent",
+          "Key of that metafield.", _identifier),
     _spec("MAX_BODY_BYTES", "1048576", "1048576", "Largest accepted webhook body.",
           _positive_int),
     _spec("DEDUPE_TTL_SECONDS", "86400", "86400",
@@ -367,6 +372,8 @@ class Settings:
     shopify_base_url: str | None
     shopify_timeout_seconds: float
     shopify_max_throttle_wait_seconds: float
+    customer_metafield_namespace: str
+    customer_metafield_key: str
     max_body_bytes: int
     dedupe_ttl_seconds: int
     ingest_redis_timeout_seconds: float
