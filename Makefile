@@ -21,12 +21,12 @@ stack: $(STAMP)
 ## Lint, type-check and run every test (unit, integration, e2e, deploy).
 test: $(STAMP)
 	bash deploy/tools/ensure-tools.sh >/dev/null
-	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 
 bench-ingest: $(STAMP)
