@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 TOKEN = "nhanh-test-token"
@@ -11,12 +12,18 @@ DEPOT = "D1"
 LOCATION = "gid://shopify/Location/1"
 
 
+def product_id(sku: str) -> int:
+    """Nhanh's product id of a SKU: stable, one per SKU, as in Nhanh."""
+    return 100 + zlib.crc32(sku.encode()) % 1_000_000
+
+
 def inventory_body(skus: list[str], *, available: int = 7, business_id: str = BUSINESS_ID,
                    token: str | None = TOKEN, extra: dict[str, Any] | None = None) -> bytes:
     data = {
-        str(100 + i): {"id": 100 + i, "code": sku, "available": available, "remain": available,
-                       "depots": {DEPOT: {"available": available, "remain": available}}}
-        for i, sku in enumerate(skus)
+        str(product_id(sku)): {"id": product_id(sku), "code": sku, "available": available,
+                               "remain": available,
+                               "depots": {DEPOT: {"available": available, "remain": available}}}
+        for sku in skus
     }
     document: dict[str, Any] = {"event": "inventoryChange", "businessId": business_id,
                                 "data": data, **(extra or {})}

@@ -21,7 +21,7 @@ if not isinstance(dramatiq.broker.global_broker, HookyardBroker):
         "hookyard.broker.install(settings) first (or run `dramatiq hookyard.broker:setup ...`)."
     )
 
-from hookyard import customers, inventory, runtime
+from hookyard import customers, inventory, runtime, themes
 from hookyard.errors import PermanentJobError
 
 
@@ -39,7 +39,23 @@ def sync_inventory_item(job_id: str) -> Any:
     return runtime.run_job(job_id, inventory.sync_inventory_item)
 
 
+
+@dramatiq.actor(actor_name="deploy_theme", queue_name="deploy", throws=(PermanentJobError,))
+def deploy_theme(job_id: str) -> Any:
+    """Upload a stored theme bundle into a Shopify theme, in batches, with progress."""
+    return runtime.run_job(job_id, themes.deploy_theme)
+
+
+# Same step and queue; a lower priority number runs first among the messages a worker has
+# fetched (deploys to shops with a custom domain, see docs/deploys.md).
+@dramatiq.actor(actor_name="deploy_theme_priority", queue_name="deploy", priority=-10,
+                throws=(PermanentJobError,))
+def deploy_theme_priority(job_id: str) -> Any:
+    """``deploy_theme`` for a shop with a custom domain: served before the others."""
+    return runtime.run_job(job_id, themes.deploy_theme)
+
 ACTORS_BY_QUEUE = {
     "customer-sync": sync_customer,
     "inventory-sync": sync_inventory_item,
+    "deploy": deploy_theme,
 }

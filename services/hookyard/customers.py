@@ -1,42 +1,148 @@
-"""Customer sync: a Nhanh.vn customer's total spent, stored in a Shopify customer metafield.
+"""Customer sync: a Nhanh.vn customer's total spent, in a Shopify customer metafield.
 
-The Shopify customer is found by mobile, then email, and cached per shop under the Nhanh id.
-A customer Shopify does not know ends ``succeeded`` with result ``skipped: no mapping``.
+A job is one customer of one ``customerUpdate`` delivery; its field is the Nhanh customer id.
+The Shopify customer is found by mobile, then email (many per lookup), and cached per shop under
+the Nhanh id. Writes use ``metafieldsSet`` (up to 25 a call; namespace and key are settings).
+Coalescing rules are in ``hookyard.batching``. A customer Shopify does not know ends
+``succeeded`` with result ``skipped: no mapping``.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from hookyard import keys, metrics
+from hookyard import batching, keys, metrics
 from hookyard.runtime import Runtime
-from hookyard.shopify.operations import MetafieldInput, find_customers, set_metafields
-from hookyard.shopify_access import client_for, shop_of
+from hookyard.settings import ShopConfig
+from hookyard.shopify.operations import (
+    MAX_METAFIELDS,
+    MetafieldInput,
+    find_customers,
+    set_metafields,
+)
+from hookyard.shopify_access import client_for
+
+KIND = "customer"
+MAX_JOBS_PER_BATCH = 100
+LOOKUP_CHUNK = 10
 
 
-def sync_customer(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
-    shop = shop_of(runtime, record)
-    customer = record["payload"]["item"]
-    nhanh_id = str(customer["id"])
+@dataclass
+class Entry:
+    job_id: str
+    seq: int
+    nhanh_id: str
+    mobile: str | None
+    email: str | None
+    total_spent: str
+    customer: str | None = None
+    outcome: str = "pending"
+    before: str | None = None
+
+
+def phone_key(phone: str | None) -> str | None:
+    """Last 9 digits: Nhanh sends 0912..., Shopify stores +84912..."""
+    digits = re.sub(r"\D", "", phone or "")
+    return digits[-9:] if len(digits) >= 9 else None
+
+
+def phone_forms(phone: str) -> list[str]:
+    """The number as sent and in E.164 (Vietnamese 0xxxxxxxxx -> +84xxxxxxxxx), for lookups."""
+    forms = [phone]
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("0") and len(digits) == 10:
+        forms.append("+84" + digits[1:])
+    elif digits.startswith("84") and not phone.startswith("+"):
+        forms.append("+" + digits)
+    return forms
+
+
+def sync_customer(runtime: Runtime, record: dict[str, Any]) -> Any:
+    return batching.run_batched(runtime, record, kind=KIND, max_jobs=MAX_JOBS_PER_BATCH,
+                                apply=apply_customers)
+
+
+def _resolve(runtime: Runtime, shop: ShopConfig, client: Any, entries: list[Entry]) -> None:
+    cache = keys.shopify_cache(shop.id, KIND)
+    ids = sorted({e.nhanh_id for e in entries})
+    cached = dict(zip(ids, runtime.state.hmget(cache, ids), strict=True)) if ids else {}
+    for entry in entries:
+        value = cached.get(entry.nhanh_id)
+        entry.customer = value.decode() if value is not None else None
+    unresolved = [e for e in entries if e.customer is None and (e.mobile or e.email)]
+    learned: dict[str, str] = {}
+    for start in range(0, len(unresolved), LOOKUP_CHUNK):
+        chunk = unresolved[start : start + LOOKUP_CHUNK]
+        phones = [form for e in chunk if e.mobile for form in phone_forms(e.mobile)]
+        matches = find_customers(client, phones=phones,
+                                 emails=[e.email for e in chunk if e.email],
+                                 first=min(250, 2 * len(chunk)))
+        by_phone = {phone_key(m.get("phone")): m["id"] for m in matches if m.get("phone")}
+        by_email = {(m.get("email") or "").lower(): m["id"] for m in matches if m.get("email")}
+        for entry in chunk:
+            found = by_phone.get(phone_key(entry.mobile)) if entry.mobile else None
+            found = found or (by_email.get(entry.email.lower()) if entry.email else None)
+            if found:
+                entry.customer = str(found)
+                learned[entry.nhanh_id] = entry.customer
+    if learned:
+        runtime.state.hset(cache, mapping=learned)
+    for entry in entries:
+        entry.customer = entry.customer or learned.get(entry.nhanh_id)
+
+
+def apply_customers(runtime: Runtime, shop: ShopConfig,
+                    records: list[dict[str, Any]]) -> dict[str, batching.ItemOutcome]:
+    entries = []
+    for record in records:
+        customer = record["payload"]["item"]
+        entries.append(Entry(job_id=record["id"], seq=int(record.get("seq") or 0),
+                             nhanh_id=str(customer["id"]), mobile=customer.get("mobile"),
+                             email=customer.get("email"),
+                             total_spent=str(customer["totalSpent"])))
     client = client_for(runtime, shop)
-    cache = keys.shopify_cache(shop.id, "customer")
-    cached = runtime.state.hget(cache, nhanh_id)
-    shopify_id = cached.decode() if cached else None
-    if shopify_id is None:
-        phones = [str(customer["mobile"])] if customer.get("mobile") else []
-        emails = [str(customer["email"])] if customer.get("email") else []
-        matches = find_customers(client, phones=phones, emails=emails, first=2)
-        if not matches:
-            metrics.sync_items_total.labels("customer", "skipped_no_mapping").inc()
-            return {"skipped": "no mapping", "reason": "no Shopify customer with that mobile or "
-                    "email", "nhanh_id": nhanh_id}
-        shopify_id = str(matches[0]["id"])
-        runtime.state.hset(cache, nhanh_id, shopify_id)
-    value = str(customer["totalSpent"])
-    set_metafields(client, [MetafieldInput(owner_id=shopify_id,
-                                           namespace=runtime.settings.customer_metafield_namespace,
-                                           key=runtime.settings.customer_metafield_key,
-                                           value=value,
-                                           type="number_decimal")])
-    metrics.sync_items_total.labels("customer", "applied").inc()
-    return {"nhanh_id": nhanh_id, "customer": shopify_id, "total_spent": value}
+    _resolve(runtime, shop, client, entries)
+    versions = batching.field_versions(runtime, shop, KIND, sorted({e.nhanh_id for e in entries}))
+    newest: dict[str, Entry] = {}
+    for entry in entries:
+        accepted, applied, value = versions[entry.nhanh_id]
+        entry.before = value
+        if entry.customer is None:
+            entry.outcome = "skipped_no_mapping"
+        elif entry.seq < max(accepted, applied) or entry.seq == applied:
+            entry.outcome = "superseded"
+        elif entry.nhanh_id in newest and newest[entry.nhanh_id].seq >= entry.seq:
+            entry.outcome = "superseded"
+        else:
+            if entry.nhanh_id in newest:
+                newest[entry.nhanh_id].outcome = "superseded"
+            newest[entry.nhanh_id] = entry
+            entry.outcome = "applied"
+    to_write = [e for e in newest.values() if e.outcome == "applied"]
+    settings = runtime.settings
+    for start in range(0, len(to_write), MAX_METAFIELDS):
+        chunk = to_write[start : start + MAX_METAFIELDS]
+        set_metafields(client, [
+            MetafieldInput(owner_id=str(e.customer),
+                           namespace=settings.customer_metafield_namespace,
+                           key=settings.customer_metafield_key, value=e.total_spent,
+                           type="number_decimal")
+            for e in chunk])
+        batching.record_applied(runtime, shop, KIND,
+                                {e.nhanh_id: (e.seq, e.total_spent) for e in chunk})
+    for entry in entries:
+        metrics.sync_items_total.labels(KIND, entry.outcome).inc()
+    outcomes = {}
+    for entry in entries:
+        log = {"nhanh_id": entry.nhanh_id, "customer": entry.customer, "before": entry.before,
+               "after": entry.total_spent, "outcome": entry.outcome}
+        if entry.outcome == "applied":
+            outcomes[entry.job_id] = batching.ItemOutcome("succeeded", {"items": [log]})
+        elif entry.outcome == "superseded":
+            outcomes[entry.job_id] = batching.ItemOutcome("superseded", {"items": [log]})
+        else:
+            outcomes[entry.job_id] = batching.ItemOutcome(
+                "succeeded", {"skipped": "no mapping", "items": [log]})
+    return outcomes

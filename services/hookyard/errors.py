@@ -77,6 +77,25 @@ class BadRequest(HookyardError):
     code, status = "bad_request", 400
 
 
+class InvalidBundle(HookyardError):
+    """A theme bundle that cannot be read: not a zip/tar.gz, corrupt, links, bad files JSON."""
+
+    code, status = "invalid_bundle", 400
+
+
+class UnsafeBundlePath(HookyardError):
+    """A bundle entry whose path is absolute or climbs out of the theme (``../x``)."""
+
+    code, status = "unsafe_path", 400
+
+
+class InvalidThemeLayout(HookyardError):
+    """A readable bundle that is not a Shopify theme: files outside the theme folders, an
+    unreadable ``config/settings_data.json``, or nothing to deploy."""
+
+    code, status = "invalid_theme_layout", 422
+
+
 class RateLimited(HookyardError):
     code, status = "rate_limited", 429
 

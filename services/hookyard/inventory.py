@@ -1,63 +1,141 @@
-"""Inventory sync: one Nhanh.vn product's absolute quantities per depot, set in Shopify.
+"""Inventory sync: Nhanh.vn absolute quantities per depot, set in Shopify in batches.
 
+A job is one product of one ``inventoryChange`` delivery; its fields are ``<product>@<depot>``.
 Mapping: the product's ``code`` (else its id) is the Shopify SKU, resolved to an inventory item
-through the API and cached per shop; depots map to locations through the shop's settings. An item
-with no mapping ends ``succeeded`` with result ``skipped: no mapping`` and is counted.
+through the API (many SKUs per lookup) and cached per shop; depots map to locations through the
+shop's settings. Writes use ``inventorySetQuantities`` (name ``available``, up to 250 quantities
+a call, an ``@idempotent`` key derived from what is written, so a retry of the same write is
+applied once). Coalescing rules are in ``hookyard.batching``. An item with no mapping ends
+``succeeded`` with result ``skipped: no mapping`` and is counted.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
-from hookyard import keys, metrics
+from hookyard import batching, keys, metrics
 from hookyard.runtime import Runtime
+from hookyard.settings import ShopConfig
 from hookyard.shopify.operations import (
+    MAX_INVENTORY_QUANTITIES,
     InventoryQuantity,
     find_inventory_items_by_sku,
     set_inventory_quantities,
 )
-from hookyard.shopify_access import client_for, shop_of
+from hookyard.shopify_access import client_for
+
+KIND = "inventory"
+MAX_JOBS_PER_BATCH = 250
 
 
-def sync_inventory_item(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
-    shop = shop_of(runtime, record)
-    item = record["payload"]["item"]
-    sku = str(item.get("code") or item["id"])
-    locations = {
-        depot: shop.depots[depot] for depot in (item.get("depots") or {}) if depot in shop.depots
-    }
-    if not locations:
-        metrics.sync_items_total.labels("inventory", "skipped_no_mapping").inc()
-        return {"skipped": "no mapping", "reason": "none of the item's depots maps to a location",
-                "sku": sku}
-    client = client_for(runtime, shop)
+@dataclass
+class Entry:
+    job_id: str
+    seq: int
+    field: str
+    sku: str
+    depot: str
+    location: str | None
+    quantity: int
+    inventory_item: str | None = None
+    outcome: str = "pending"
+    before: str | None = None
+
+
+def sync_inventory_item(runtime: Runtime, record: dict[str, Any]) -> Any:
+    return batching.run_batched(runtime, record, kind=KIND, max_jobs=MAX_JOBS_PER_BATCH,
+                                apply=apply_inventory)
+
+
+def _entries(shop: ShopConfig, records: list[dict[str, Any]]) -> list[Entry]:
+    entries = []
+    for record in records:
+        item = record["payload"]["item"]
+        sku = str(item.get("code") or item["id"])
+        for depot, quantities in sorted((item.get("depots") or {}).items()):
+            available = quantities.get("available") if isinstance(quantities, dict) else None
+            entries.append(Entry(job_id=record["id"], seq=int(record.get("seq") or 0),
+                                 field=f"{item['id']}@{depot}", sku=sku, depot=depot,
+                                 location=shop.depots.get(depot),
+                                 quantity=int(available or 0)))
+    return entries
+
+
+def _resolve(runtime: Runtime, shop: ShopConfig, client: Any, skus: list[str]) -> dict[str, str]:
     cache = keys.shopify_cache(shop.id, "inventory-item")
-    cached = runtime.state.hget(cache, sku)
-    inventory_item = cached.decode() if cached else None
-    if inventory_item is None:
-        inventory_item = find_inventory_items_by_sku(client, [sku]).get(sku)
-        if inventory_item is None:
-            metrics.sync_items_total.labels("inventory", "skipped_no_mapping").inc()
-            return {"skipped": "no mapping", "reason": f"no Shopify variant has SKU {sku!r}",
-                    "sku": sku}
-        runtime.state.hset(cache, sku, inventory_item)
-    quantities = [
-        InventoryQuantity(
-            inventory_item_id=inventory_item,
-            location_id=location,
-            quantity=int(item["depots"][depot].get("available", 0)),
-        )
-        for depot, location in sorted(locations.items())
-    ]
-    set_inventory_quantities(
-        client,
-        quantities,
-        idempotency_key=str(record["id"]),
-        reference_document_uri=f"hookyard://jobs/{record['id']}",
-    )
-    metrics.sync_items_total.labels("inventory", "applied").inc()
-    return {
-        "sku": sku,
-        "inventory_item": inventory_item,
-        "applied": [{"location": q.location_id, "available": q.quantity} for q in quantities],
-    }
+    wanted = sorted(set(skus))
+    cached = dict(zip(wanted, runtime.state.hmget(cache, wanted), strict=True)) if wanted else {}
+    found = {sku: value.decode() for sku, value in cached.items() if value is not None}
+    missing = [sku for sku in wanted if sku not in found]
+    if missing:
+        looked_up = find_inventory_items_by_sku(client, missing)
+        if looked_up:
+            runtime.state.hset(cache, mapping=looked_up)
+        found.update(looked_up)
+    return found
+
+
+def apply_inventory(runtime: Runtime, shop: ShopConfig,
+                    records: list[dict[str, Any]]) -> dict[str, batching.ItemOutcome]:
+    entries = _entries(shop, records)
+    client = client_for(runtime, shop)
+    mapped = [e for e in entries if e.location]
+    items = _resolve(runtime, shop, client, [e.sku for e in mapped]) if mapped else {}
+    versions = batching.field_versions(runtime, shop, KIND, sorted({e.field for e in entries}))
+    newest: dict[tuple[str, str], Entry] = {}
+    for entry in entries:
+        accepted, applied, value = versions[entry.field]
+        entry.before = value
+        entry.inventory_item = items.get(entry.sku)
+        if entry.location is None or entry.inventory_item is None:
+            entry.outcome = "skipped_no_mapping"
+        elif entry.seq < max(accepted, applied) or entry.seq == applied:
+            entry.outcome = "superseded"  # a newer value was accepted or is already written
+        else:
+            key = (entry.inventory_item, entry.location)
+            if key in newest and newest[key].seq >= entry.seq:
+                entry.outcome = "superseded"
+            else:
+                if key in newest:
+                    newest[key].outcome = "superseded"
+                newest[key] = entry
+                entry.outcome = "applied"
+    to_write = [e for e in newest.values() if e.outcome == "applied"]
+    for start in range(0, len(to_write), MAX_INVENTORY_QUANTITIES):
+        chunk = to_write[start : start + MAX_INVENTORY_QUANTITIES]
+        quantities = [InventoryQuantity(inventory_item_id=str(e.inventory_item),
+                                        location_id=str(e.location), quantity=e.quantity)
+                      for e in chunk]
+        set_inventory_quantities(client, quantities, idempotency_key=_idempotency_key(chunk),
+                                 reference_document_uri=f"hookyard://jobs/{chunk[0].job_id}")
+        batching.record_applied(runtime, shop, KIND,
+                                {e.field: (e.seq, str(e.quantity)) for e in chunk})
+    for entry in entries:
+        metrics.sync_items_total.labels(KIND, entry.outcome).inc()
+    return {record["id"]: _outcome([e for e in entries if e.job_id == record["id"]])
+            for record in records}
+
+
+def _idempotency_key(chunk: list[Entry]) -> str:
+    """Same writes, same key: a retry of this chunk is applied once by Shopify."""
+    digest = hashlib.sha256()
+    for entry in sorted(chunk, key=lambda e: (e.inventory_item or "", e.location or "")):
+        digest.update(f"{entry.inventory_item}|{entry.location}|{entry.quantity}|{entry.seq}\n"
+                      .encode())
+    return f"hookyard-inv-{digest.hexdigest()[:48]}"
+
+
+def _outcome(entries: list[Entry]) -> batching.ItemOutcome:
+    log = [{"sku": e.sku, "depot": e.depot, "inventory_item": e.inventory_item,
+            "location": e.location, "before": e.before, "after": e.quantity,
+            "outcome": e.outcome} for e in entries]
+    outcomes = {e.outcome for e in entries}
+    if "applied" in outcomes:
+        return batching.ItemOutcome("succeeded", {"items": log})
+    if outcomes == {"superseded"}:
+        return batching.ItemOutcome("superseded", {"items": log})
+    if not entries or outcomes <= {"skipped_no_mapping", "superseded"}:
+        return batching.ItemOutcome("succeeded", {"skipped": "no mapping", "items": log})
+    return batching.ItemOutcome("succeeded", {"items": log})

@@ -63,6 +63,10 @@ class NewJob:
     entity: str | None = None
     source_event: Mapping[str, Any] | None = None
     priority: int = 0
+    batch_kind: str | None = None
+    """Sync kind (``inventory``, ``customer``) whose pending jobs of a shop are written together."""
+    coalesce_fields: tuple[str, ...] = ()
+    """Fields of the shop's entity hash this job sets (newest accepted value wins)."""
     job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -77,6 +81,7 @@ class Superseded:
 class Accepted:
     job_ids: tuple[str, ...]
     duplicate: bool
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def _decode(raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     for name in _JSON_FIELDS:
         if name in record:
             record[name] = json.loads(record[name])
-    for name in (*_TIME_FIELDS, "attempts", "max_attempts"):
+    for name in (*_TIME_FIELDS, "attempts", "max_attempts", "seq"):
         if name in record and record[name] != "":
             record[name] = int(record[name])
     return record
@@ -146,6 +151,7 @@ class JobStore:
         self._requeue = scripts.register(state, "requeue")
         self._cancel = scripts.register(state, "cancel")
         self._progress = scripts.register(state, "progress")
+        self._claim = scripts.register(state, "claim")
 
     # --- creating jobs ---------------------------------------------------------------------
 
@@ -168,6 +174,7 @@ class JobStore:
         ids_json = json.dumps(job_ids)
         script_keys: list[str] = [dedupe_key or keys.dedupe("none", uuid.uuid4().hex)]
         script_keys.append(keys.all_jobs())
+        script_keys.append(keys.acceptance_seq())
         args: list[Any] = [
             self.settings.state_redis_db,
             self.settings.broker_redis_db,
@@ -198,12 +205,32 @@ class JobStore:
                 keys.jobs_by_queue(job.queue),
                 keys.jobs_by_shop(job.shop or "-"),
                 keys.jobs_in_state(job.queue, "queued"),
+                keys.entity_versions(job.shop or "-", job.batch_kind or "-"),
+                keys.pending_batch(job.shop or "-", job.batch_kind or "-"),
                 keys.broker_queue(job.queue),
                 keys.broker_messages(job.queue),
             ]
-            args += [job.job_id, message.redis_message_id, message.data, dumps(record)]
-        accepted, ids = self._accept(keys=script_keys, args=args)
-        return Accepted(job_ids=tuple(json.loads(ids)), duplicate=not int(accepted))
+            if job.batch_kind:
+                record["batch_kind"] = job.batch_kind
+            coalesce = list(job.coalesce_fields) if job.batch_kind else []
+            args += [job.job_id, message.redis_message_id, message.data, dumps(record),
+                     dumps(coalesce)]
+        accepted, ids, seq = self._accept(keys=script_keys, args=args)
+        return Accepted(job_ids=tuple(json.loads(ids)), duplicate=not int(accepted),
+                        seq=int(seq))
+
+    def claim(self, queue: str, pending_key: str, job_ids: Sequence[str],
+              batch_rmid: str) -> list[str]:
+        """Move waiting jobs into a batch (see ``lua/claim.lua``); returns the ids claimed."""
+        if not job_ids:
+            return []
+        claimed = self._claim(
+            keys=[pending_key, keys.jobs_in_state(queue, "queued"),
+                  keys.jobs_in_state(queue, "retrying"), keys.jobs_in_state(queue, "running"),
+                  *[keys.job(job_id) for job_id in job_ids]],
+            args=[batch_rmid, now_ms(), *job_ids],
+        )
+        return [c.decode() for c in claimed]
 
     # --- the worker's transitions ----------------------------------------------------------
 

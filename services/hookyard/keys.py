@@ -121,6 +121,42 @@ def shopify_cache(shop: str, kind: str) -> str:
     return f"{STATE_PREFIX}:shopify:cache:{shop}:{kind}"
 
 
-def entity_version(shop: str, entity: str) -> str:
-    """Newest accepted version (and applied value) of one synced entity, for coalescing."""
-    return f"{STATE_PREFIX}:entity:{shop}:{entity}"
+def entity_versions(shop: str, kind: str) -> str:
+    """Hash of one shop's synced values of ``kind`` (inventory, customer), per field (an
+    item@location or a customer): ``accepted:<f>`` the newest accepted sequence number,
+    ``applied:<f>`` the sequence number and ``value:<f>`` the value last written to Shopify."""
+    return f"{STATE_PREFIX}:entity:{shop}:{kind}"
+
+
+def acceptance_seq() -> str:
+    """Counter: every accepted delivery takes the next number (orders values of an entity)."""
+    return f"{STATE_PREFIX}:seq"
+
+
+def pending_batch(shop: str, kind: str) -> str:
+    """Sorted set of job ids of ``kind`` for ``shop`` waiting to be written, by sequence."""
+    return f"{STATE_PREFIX}:pending:{shop}:{kind}"
+
+
+def batch_lock(shop: str, kind: str) -> str:
+    """Held by the one job writing a batch of ``kind`` for ``shop`` to Shopify."""
+    return f"{STATE_PREFIX}:lock:batch:{shop}:{kind}"
+
+
+# --- State DB: deploys ------------------------------------------------------------------------
+
+
+def deploy_bundle(job_id: str) -> str:
+    """String holding one deploy job's uploaded bundle (bytes as received), with a TTL."""
+    return f"{STATE_PREFIX}:deploy:{job_id}:bundle"
+
+
+def deploy_checkpoint(job_id: str) -> str:
+    """Hash of a deploy's progress that survives a worker crash: ``theme_id``,
+    ``theme_create_started`` and ``file:<filename>`` -> md5 of what was uploaded."""
+    return f"{STATE_PREFIX}:deploy:{job_id}:checkpoint"
+
+
+def deploy_rate(shop: str) -> str:
+    """Sorted set of one shop's accepted deploys (request id by ms): the per-shop rate limit."""
+    return f"{STATE_PREFIX}:ratelimit:deploy:{shop}"

@@ -43,6 +43,20 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     return {"code": "unexpected_error", "type": type(exc).__name__, "message": str(exc)[:2000]}
 
 
+def retry_delay_ms(settings: Settings, attempts: int, exception: BaseException) -> int:
+    """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; a throttle's own
+    Retry-After is a floor."""
+    _, delay = compute_backoff(
+        max(0, attempts - 1),
+        factor=int(settings.retry_base_seconds * 1000),
+        max_backoff=int(settings.retry_max_seconds * 1000),
+        jitter=True,
+    )
+    if isinstance(exception, ShopifyThrottled):
+        delay = max(delay, int(exception.retry_after_seconds * 1000))
+    return int(delay)
+
+
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, JobError):
         return exc.retryable
@@ -125,14 +139,4 @@ class JobLifecycle(Middleware):
         metrics.jobs_total.labels(queue, "failed").inc()
 
     def retry_delay_ms(self, attempts: int, exception: BaseException) -> int:
-        """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; a throttle's
-        own Retry-After is a floor."""
-        _, delay = compute_backoff(
-            max(0, attempts - 1),
-            factor=int(self.settings.retry_base_seconds * 1000),
-            max_backoff=int(self.settings.retry_max_seconds * 1000),
-            jitter=True,
-        )
-        if isinstance(exception, ShopifyThrottled):
-            delay = max(delay, int(exception.retry_after_seconds * 1000))
-        return int(delay)
+        return retry_delay_ms(self.settings, attempts, exception)

@@ -165,9 +165,10 @@ def jobs_for(webhook: Webhook, shop: ShopConfig, *, body_sha256: str,
              received_at: str) -> list[NewJob]:
     """One job per item; the payload is the item as received (Unicode untouched)."""
     if webhook.event == INVENTORY_EVENT:
-        queue, actor, entity = "inventory-sync", "sync_inventory_item", "product"
+        queue, actor, entity, kind = "inventory-sync", "sync_inventory_item", "product", \
+            "inventory"
     elif webhook.event == CUSTOMER_EVENT:
-        queue, actor, entity = "customer-sync", "sync_customer", "customer"
+        queue, actor, entity, kind = "customer-sync", "sync_customer", "customer", "customer"
     else:
         return []
     source_event = {"source": SOURCE, "event": webhook.event, "business_id": webhook.business_id,
@@ -181,9 +182,18 @@ def jobs_for(webhook: Webhook, shop: ShopConfig, *, body_sha256: str,
             payload={"event": webhook.event, "business_id": webhook.business_id,
                      "index": index, "item": item},
             source_event=source_event,
+            batch_kind=kind,
+            coalesce_fields=_coalesce_fields(kind, item),
         )
         for index, item in enumerate(webhook.items)
     ]
+
+
+def _coalesce_fields(kind: str, item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The entity fields a job sets: ``<product>@<depot>`` per depot, or the customer id."""
+    if kind == "inventory":
+        return tuple(f"{item['id']}@{depot}" for depot in sorted(item.get("depots") or {}))
+    return (str(item["id"]),)
 
 
 def body_digest(body: bytes) -> str:

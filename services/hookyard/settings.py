@@ -345,6 +345,27 @@ SPECS: tuple[SettingSpec, ...] = (
           "re-enqueued.", _positive_int),
     _spec("QUEUE_MAX_AGE_SECONDS", "300", "300",
           "A queue whose oldest waiting job is older is reported unhealthy.", _positive_int),
+    _spec("DEPLOY_WORKER_THREADS", "3", "3",
+          "Worker threads of the deploy worker (concurrent theme deploys per process).",
+          _positive_int),
+    _spec("DEPLOY_MAX_BUNDLE_BYTES", "20971520", "20971520",
+          "Largest accepted theme bundle upload (POST /deploys body); larger answers 413.",
+          _positive_int),
+    _spec("DEPLOY_MAX_UNPACKED_BYTES", "67108864", "67108864",
+          "Largest total size of a bundle's files once unpacked (zip-bomb guard).",
+          _positive_int),
+    _spec("DEPLOY_MAX_FILES", "2000", "2000", "Most files one theme bundle may hold.",
+          _positive_int),
+    _spec("DEPLOY_BUNDLE_TTL_SECONDS", "86400", "86400",
+          "How long a stored bundle is kept for its deploy job (also for a replay).",
+          _positive_int),
+    _spec("DEPLOY_RATE_LIMIT_PER_MINUTE", "10", "10",
+          "Deploys accepted per shop in any 60 s window; more answer 429.", _positive_int),
+    _spec("DEPLOY_THEME_SOURCE_URL",
+          "https://github.com/Shopify/skeleton-theme/archive/refs/heads/main.zip",
+          "https://cdn.example.com/blank-theme.zip",
+          "Zip that themeCreate starts a new theme from before the bundle's files are uploaded.",
+          _optional_url),
     _spec("INGEST_BIND", "0.0.0.0:8080", "0.0.0.0:8080", "Address gunicorn binds ingest to.",
           _bind_address),
     _spec("INGEST_WORKERS", "2", "2", "Gunicorn worker processes of ingest.", _positive_int),
@@ -394,6 +415,13 @@ class Settings:
     sweep_grace_seconds: int
     stranded_after_seconds: int
     queue_max_age_seconds: int
+    deploy_worker_threads: int
+    deploy_max_bundle_bytes: int
+    deploy_max_unpacked_bytes: int
+    deploy_max_files: int
+    deploy_bundle_ttl_seconds: int
+    deploy_rate_limit_per_minute: int
+    deploy_theme_source_url: str | None
     ingest_bind: str
     ingest_workers: int
     ingest_threads: int

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,22 @@ def stack(live_redis: RedisServer, sandbox_process: SandboxProcess,
     stack = Stack(live_redis, sandbox_process, tmp_path)
     yield stack
     stack.stop()
+
+
+
+@pytest.fixture
+def make_stack(live_redis: RedisServer, sandbox_process: SandboxProcess,
+               tmp_path: Path) -> Iterator[Callable[..., Stack]]:
+    """Stacks with settings overrides (``make_stack(HOOKYARD_X="1")``), stopped at the end."""
+    stacks: list[Stack] = []
+
+    def make(**overrides: str) -> Stack:
+        stacks.append(Stack(live_redis, sandbox_process, tmp_path, **overrides))
+        return stacks[-1]
+
+    yield make
+    for stack in stacks:
+        stack.stop()
 
 
 __all__ = ["Service", "Stack", "signal", "wait_until"]

@@ -11,7 +11,7 @@ import redis
 from hookyard import keys
 from hookyard.jobs import JobStore
 from hookyard.redis_server import RedisServer
-from nhanh_payloads import TOKEN, customer_body, inventory_body
+from nhanh_payloads import TOKEN, customer_body, inventory_body, product_id
 from platform_support import post_webhook
 
 
@@ -32,7 +32,7 @@ def test_inventory_webhook_creates_one_queued_job_per_item(client, jobs):
     assert enqueued_messages(jobs) == 3
     record = jobs.get(result.json["jobs"][0])
     assert record["state"] == "queued" and record["queue"] == "inventory-sync"
-    assert record["shop"] == "acme" and record["entity"] == "product:100"
+    assert record["shop"] == "acme" and record["entity"] == f"product:{product_id('SKU-0')}"
     assert record["source_event"]["event"] == "inventoryChange"
 
 
@@ -100,7 +100,7 @@ def test_vietnamese_text_and_emoji_are_stored_byte_for_byte(client, jobs, form):
     name = unicodedata.normalize(form, "Áo dài Việt Nam 👘")
     body = inventory_body(["SKU-0"], extra={})
     document = json.loads(body)
-    document["data"]["100"]["name"] = name
+    document["data"][str(product_id("SKU-0"))]["name"] = name
     result = post_webhook(client, json.dumps(document, ensure_ascii=False).encode())
     stored = jobs.get(result.json["jobs"][0])["payload"]["item"]["name"]
     assert stored.encode() == name.encode()

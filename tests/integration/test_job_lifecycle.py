@@ -14,7 +14,8 @@ def test_inventory_job_sets_the_quantity_in_shopify_and_succeeds(client, shop, s
     record = wait_state(job_id, "succeeded")
 
     assert record["attempts"] == 1
-    assert record["result"]["applied"] == [{"location": LOCATION, "available": 42}]
+    [log] = record["result"]["items"]
+    assert (log["location"], log["after"], log["outcome"]) == (LOCATION, 42, "applied")
     levels = {(lvl["sku"], lvl["locationId"]): lvl["available"]
               for lvl in sandbox.inventory("acme")}
     assert levels.get(("SKU-1", LOCATION)) == 42
@@ -26,7 +27,7 @@ def test_customer_job_sets_total_spent_metafield(client, shop, sandbox, worker, 
 
     record = wait_state(job_id, "succeeded")
 
-    assert record["result"]["total_spent"] == "2500000"
+    assert record["result"]["items"][0]["after"] == "2500000"
     lan = next(c for c in sandbox.customers("acme") if c["email"] == "lan@example.vn")
     assert any(m["value"] == "2500000" for m in lan["metafields"])
 

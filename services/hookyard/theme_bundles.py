@@ -1,0 +1,375 @@
+"""Theme bundles: reading an uploaded zip, tar.gz or JSON file map into checked theme files.
+
+Pure functions, no I/O beyond the bytes given: ingest runs them to refuse a bad bundle before
+any job exists, and the deploy worker runs them again on the stored bytes. Refused, with the
+error tree's codes:
+
+- unreadable archives, links and special files, encrypted zip entries, a malformed ``files``
+  map, duplicate paths: ``InvalidBundle`` (400 ``invalid_bundle``);
+- absolute paths, drive letters, backslashes, NUL bytes or ``..`` segments: ``UnsafeBundlePath``
+  (400 ``unsafe_path``). Nothing is ever written to a file system, but a path that would climb
+  out of the theme is refused anyway: it is a broken or hostile bundle;
+- more than ``max_files`` files, or more than ``max_unpacked_bytes`` once unpacked (checked
+  against the declared sizes before anything is inflated, and against the bytes actually read):
+  ``PayloadTooLarge`` (413);
+- files outside Shopify's theme folders, an unreadable ``config/settings_data.json``, nothing
+  to deploy: ``InvalidThemeLayout`` (422 ``invalid_theme_layout``).
+
+A bundle whose files all sit under one extra top folder (``dawn-main/layout/...``, what zipping
+a folder produces) is unwrapped. ``__MACOSX/`` entries, ``.DS_Store`` and ``Thumbs.db`` are
+ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import io
+import json
+import re
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hookyard.errors import (
+    InvalidBundle,
+    InvalidThemeLayout,
+    PayloadTooLarge,
+    UnsafeBundlePath,
+    UnsupportedMediaType,
+)
+from hookyard.settings import Settings
+from hookyard.shopify.operations import ThemeFile
+from hookyard.strict_json import parse_json_body
+
+THEME_FOLDERS = ("assets", "blocks", "config", "layout", "locales", "sections", "snippets",
+                 "templates")
+NESTED_FOLDERS = ("templates/customers", "templates/metaobject")
+"""The only sub-folders Shopify themes have; every other file is ``<folder>/<name>``."""
+SETTINGS_DATA = "config/settings_data.json"
+IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db"})
+IGNORED_PREFIXES = ("__MACOSX/",)
+
+FORMATS = ("zip", "tar.gz", "json")
+CONTENT_TYPES = {
+    "application/zip": "zip",
+    "application/x-zip-compressed": "zip",
+    "application/gzip": "tar.gz",
+    "application/x-gzip": "tar.gz",
+    "application/x-tar+gzip": "tar.gz",
+    "application/json": "json",
+}
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_LEADING_COMMENT = re.compile(r"^\s*/\*.*?\*/\s*", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class BundleLimits:
+    max_files: int
+    max_unpacked_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BundleLimits:
+        return cls(max_files=settings.deploy_max_files,
+                   max_unpacked_bytes=settings.deploy_max_unpacked_bytes)
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One theme file: its path inside the theme and its bytes."""
+
+    filename: str
+    content: bytes
+
+    @property
+    def md5(self) -> str:
+        return hashlib.md5(self.content, usedforsecurity=False).hexdigest()
+
+    @property
+    def is_text(self) -> bool:
+        if b"\x00" in self.content:
+            return False
+        try:
+            self.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    @property
+    def upload_size(self) -> int:
+        """Bytes this file adds to a ``themeFilesUpsert`` request (base64 grows by 4/3)."""
+        return len(self.content) if self.is_text else (len(self.content) + 2) // 3 * 4
+
+    def as_theme_file(self) -> ThemeFile:
+        if self.is_text:
+            return ThemeFile(self.filename, self.content.decode("utf-8"), "TEXT")
+        return ThemeFile(self.filename, base64.b64encode(self.content).decode(), "BASE64")
+
+
+def bundle_format(content_type: str | None) -> str:
+    """``zip``, ``tar.gz`` or ``json`` for a request's Content-Type, else 415."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type in CONTENT_TYPES:
+        return CONTENT_TYPES[media_type]
+    raise UnsupportedMediaType(
+        f"Content-Type {media_type or '(none)'!r} is not a theme bundle; send application/zip, "
+        "application/gzip (a .tar.gz) or application/json (see docs/deploys.md)."
+    )
+
+
+# --- paths -----------------------------------------------------------------------------------
+
+
+def safe_path(raw: str) -> str:
+    """``raw`` as a relative POSIX path without ``.`` segments; ``UnsafeBundlePath`` when it is
+    absolute or could leave the theme."""
+    if not raw or "\x00" in raw or "\\" in raw:
+        raise UnsafeBundlePath(f"Bundle path {raw!r} is not a plain relative path (empty, NUL or "
+                               "backslash); use forward slashes, e.g. sections/header.liquid.")
+    if raw.startswith("/") or _DRIVE.match(raw):
+        raise UnsafeBundlePath(f"Bundle path {raw!r} is absolute; paths must be relative to the "
+                               "theme root, e.g. layout/theme.liquid.")
+    parts = [p for p in raw.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeBundlePath(f"Bundle path {raw!r} climbs out of the theme ('..'); remove it.")
+    if not parts:
+        raise UnsafeBundlePath(f"Bundle path {raw!r} names no file.")
+    return "/".join(parts)
+
+
+def _ignored(path: str) -> bool:
+    return path.startswith(IGNORED_PREFIXES) or path.rsplit("/", 1)[-1] in IGNORED_NAMES
+
+
+def in_theme_layout(path: str) -> bool:
+    folder, _, rest = path.rpartition("/")
+    return bool(rest) and (folder in THEME_FOLDERS or folder in NESTED_FOLDERS)
+
+
+def _unwrap(files: list[BundleFile]) -> list[BundleFile]:
+    """Strip one top folder shared by every file when it is not itself a theme folder."""
+    tops = {f.filename.split("/", 1)[0] for f in files}
+    if len(tops) != 1 or all("/" not in f.filename for f in files):
+        return files
+    (top,) = tops
+    if top in THEME_FOLDERS:
+        return files
+    return [BundleFile(f.filename.split("/", 1)[1], f.content) for f in files
+            if "/" in f.filename]
+
+
+def check_layout(files: Sequence[BundleFile]) -> None:
+    if not files:
+        raise InvalidThemeLayout("The bundle holds no theme files; nothing to deploy.")
+    outside = [f.filename for f in files if not in_theme_layout(f.filename)]
+    if outside:
+        shown = ", ".join(repr(p) for p in outside[:5])
+        more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+        raise InvalidThemeLayout(
+            f"Files outside Shopify's theme folders: {shown}{more}. A theme holds only "
+            f"{', '.join(f + '/' for f in THEME_FOLDERS)} (and templates/customers/).",
+            details={"paths": outside[:50]},
+        )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class _Budget:
+    """Counts files and unpacked bytes against the limits while a bundle is read."""
+
+    def __init__(self, limits: BundleLimits) -> None:
+        self.limits = limits
+        self.files = 0
+        self.bytes = 0
+
+    def add_file(self) -> None:
+        self.files += 1
+        if self.files > self.limits.max_files:
+            raise PayloadTooLarge(
+                f"The bundle holds more than {self.limits.max_files} files "
+                "(HOOKYARD_DEPLOY_MAX_FILES); split the deploy.")
+
+    def add_bytes(self, size: int) -> None:
+        self.bytes += size
+        if self.bytes > self.limits.max_unpacked_bytes:
+            raise PayloadTooLarge(
+                f"The bundle unpacks to more than {self.limits.max_unpacked_bytes} bytes "
+                "(HOOKYARD_DEPLOY_MAX_UNPACKED_BYTES); deploy fewer or smaller files.")
+
+
+def _read_zip(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        raise InvalidBundle("The body is not a readable zip archive.") from None
+    budget = _Budget(limits)
+    entries: list[tuple[str, zipfile.ZipInfo]] = []
+    for info in archive.infolist():
+        path = safe_path(info.filename)
+        if info.is_dir() or _ignored(path):
+            continue
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise InvalidBundle(f"Zip entry {path!r} is a symbolic link; bundles hold files only.")
+        if info.flag_bits & 0x1:
+            raise InvalidBundle(f"Zip entry {path!r} is encrypted; upload an unencrypted zip.")
+        budget.add_file()
+        entries.append((path, info))
+    declared = _Budget(limits)
+    for _, info in entries:
+        declared.add_bytes(info.file_size)  # before inflating anything
+    read: list[tuple[str, bytes]] = []
+    actual = _Budget(limits)
+    for path, info in entries:
+        try:
+            with archive.open(info) as stream:
+                content = stream.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
+                OSError, ValueError):
+            raise InvalidBundle(f"Zip entry {path!r} is corrupt or uses an unsupported "
+                                "compression; re-create the zip (deflate).") from None
+        if len(content) > info.file_size:
+            raise InvalidBundle(f"Zip entry {path!r} is larger than its header says.")
+        actual.add_bytes(len(content))
+        read.append((path, content))
+    return read
+
+
+def _read_tar_gz(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes]]:
+    budget = _Budget(limits)
+    read: list[tuple[str, bytes]] = []
+    members = 0
+    try:
+        # Stream mode: members are visited in order and each size is checked before its data is
+        # inflated, so a gzip bomb is stopped at the limit instead of decompressed first.
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz") as archive:
+            for member in archive:
+                members += 1
+                if members > 2 * limits.max_files + 100:
+                    raise PayloadTooLarge(
+                        f"The bundle holds more than {limits.max_files} entries "
+                        "(HOOKYARD_DEPLOY_MAX_FILES); split the deploy.")
+                path = safe_path(member.name)
+                if member.isdir() or _ignored(path):
+                    continue
+                if not member.isreg():
+                    raise InvalidBundle(f"Tar entry {path!r} is a link or special file; bundles "
+                                        "hold regular files only.")
+                budget.add_file()
+                budget.add_bytes(member.size)
+                stream = archive.extractfile(member)
+                content = stream.read(member.size + 1) if stream is not None else b""
+                if len(content) != member.size:
+                    raise InvalidBundle(f"Tar entry {path!r} is truncated.")
+                read.append((path, content))
+    except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError):
+        raise InvalidBundle("The body is not a readable .tar.gz archive.") from None
+    return read
+
+
+def _read_json_files(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes]]:
+    document = parse_json_body(data)
+    files = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(files, dict):
+        raise InvalidBundle('"files" must be an object mapping theme paths to contents.')
+    budget = _Budget(limits)
+    read: list[tuple[str, bytes]] = []
+    for raw_path, value in files.items():
+        path = safe_path(raw_path)
+        if isinstance(value, str):
+            content = value.encode("utf-8")
+        elif isinstance(value, dict) and set(value) == {"base64"} and isinstance(
+                value["base64"], str):
+            try:
+                content = base64.b64decode(value["base64"], validate=True)
+            except binascii.Error:
+                raise InvalidBundle(f"files[{path!r}].base64 is not valid base64.") from None
+        else:
+            raise InvalidBundle(f"files[{path!r}] must be a string (text) or "
+                                '{"base64": "..."} (binary).')
+        budget.add_file()
+        budget.add_bytes(len(content))
+        read.append((path, content))
+    return read
+
+
+def read_files(fmt: str, data: bytes, limits: BundleLimits) -> list[BundleFile]:
+    """The checked theme files of a bundle in format ``fmt`` (see the module docstring)."""
+    if fmt == "zip":
+        entries = _read_zip(data, limits)
+    elif fmt == "tar.gz":
+        entries = _read_tar_gz(data, limits)
+    elif fmt == "json":
+        entries = _read_json_files(data, limits)
+    else:
+        raise InvalidBundle(f"Unknown bundle format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    seen: set[str] = set()
+    for path, _ in entries:
+        if path in seen:
+            raise InvalidBundle(f"The bundle holds {path!r} twice.")
+        seen.add(path)
+    files = _unwrap([BundleFile(path, content) for path, content in entries])
+    check_layout(files)
+    return sorted(files, key=lambda f: f.filename)
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def deep_merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied: objects merge key by key, anything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def merge_settings(files: Sequence[BundleFile], overrides: Mapping[str, Any]) -> list[BundleFile]:
+    """Apply ``overrides`` to ``current`` of ``config/settings_data.json`` (created when absent).
+
+    ``current`` may name a preset (Shopify's form for an untouched theme); it is replaced by a
+    copy of that preset's settings first. A leading ``/* ... */`` comment (Shopify writes one)
+    is kept.
+    """
+    if not overrides:
+        return list(files)
+    existing = next((f for f in files if f.filename == SETTINGS_DATA), None)
+    header = ""
+    document: dict[str, Any] = {"current": {}}
+    if existing is not None:
+        try:
+            text = existing.content.decode("utf-8")
+            comment = _LEADING_COMMENT.match(text)
+            header = comment.group(0) if comment else ""
+            loaded = json.loads(text[len(header):])
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidThemeLayout(f"{SETTINGS_DATA} is not valid JSON, so the settings "
+                                     "overrides cannot be merged into it; fix the file.") from None
+        if not isinstance(loaded, dict):
+            raise InvalidThemeLayout(f"{SETTINGS_DATA} must hold a JSON object.")
+        document = loaded
+    current = document.get("current", {})
+    if isinstance(current, str):
+        presets = document.get("presets")
+        preset = presets.get(current) if isinstance(presets, dict) else None
+        current = preset if isinstance(preset, dict) else {}
+    if not isinstance(current, dict):
+        raise InvalidThemeLayout(f'"current" in {SETTINGS_DATA} must be an object or a preset '
+                                 "name.")
+    document["current"] = deep_merge(current, overrides)
+    content = (header + json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+    merged = [f for f in files if f.filename != SETTINGS_DATA]
+    merged.append(BundleFile(SETTINGS_DATA, content))
+    return sorted(merged, key=lambda f: f.filename)
+
+
+def total_bytes(files: Iterable[BundleFile]) -> int:
+    return sum(len(f.content) for f in files)
