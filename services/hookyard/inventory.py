@@ -1,7 +1,8 @@
 """Inventory sync: Nhanh.vn absolute quantities per depot, set in Shopify in batches.
 
 A job is one product of one ``inventoryChange`` delivery; its fields are ``<product>@<depot>``.
-Mapping: the product's ``code`` (else its id) is the Shopify SKU, resolved to an inventory item
+Mapping: an explicit ``inventory_items`` entry of the shop (by Nhanh product id or code) wins;
+else the product's ``code`` (else its id) is the Shopify SKU, resolved to an inventory item
 through the API (many SKUs per lookup) and cached per shop; depots map to locations through the
 shop's settings. Writes use ``inventorySetQuantities`` (name ``available``, up to 250 quantities
 a call, an ``@idempotent`` key derived from what is written, so a retry of the same write is
@@ -33,6 +34,7 @@ MAX_JOBS_PER_BATCH = 250
 @dataclass
 class Entry:
     job_id: str
+    product_id: str
     seq: int
     field: str
     sku: str
@@ -56,7 +58,8 @@ def _entries(shop: ShopConfig, records: list[dict[str, Any]]) -> list[Entry]:
         sku = str(item.get("code") or item["id"])
         for depot, quantities in sorted((item.get("depots") or {}).items()):
             available = quantities.get("available") if isinstance(quantities, dict) else None
-            entries.append(Entry(job_id=record["id"], seq=int(record.get("seq") or 0),
+            entries.append(Entry(job_id=record["id"], product_id=str(item["id"]),
+                                 seq=int(record.get("seq") or 0),
                                  field=f"{item['id']}@{depot}", sku=sku, depot=depot,
                                  location=shop.depots.get(depot),
                                  quantity=int(available or 0)))
@@ -81,14 +84,16 @@ def apply_inventory(runtime: Runtime, shop: ShopConfig,
                     records: list[dict[str, Any]]) -> dict[str, batching.ItemOutcome]:
     entries = _entries(shop, records)
     client = client_for(runtime, shop)
-    mapped = [e for e in entries if e.location]
+    mapped = [e for e in entries if e.location and e.product_id not in shop.inventory_items
+              and e.sku not in shop.inventory_items]
     items = _resolve(runtime, shop, client, [e.sku for e in mapped]) if mapped else {}
     versions = batching.field_versions(runtime, shop, KIND, sorted({e.field for e in entries}))
     newest: dict[tuple[str, str], Entry] = {}
     for entry in entries:
         accepted, applied, value = versions[entry.field]
         entry.before = value
-        entry.inventory_item = items.get(entry.sku)
+        entry.inventory_item = (shop.inventory_items.get(entry.product_id)
+                                or shop.inventory_items.get(entry.sku) or items.get(entry.sku))
         if entry.location is None or entry.inventory_item is None:
             entry.outcome = "skipped_no_mapping"
         elif entry.seq < max(accepted, applied) or entry.seq == applied:

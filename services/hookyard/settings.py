@@ -38,6 +38,8 @@ class ShopConfig:
     depots: Mapping[str, str] = field(default_factory=dict)
     """Nhanh depot id -> Shopify location GID."""
     custom_domain: str | None = None
+    inventory_items: Mapping[str, str] = field(default_factory=dict)
+    """Explicit Nhanh product id or code -> Shopify inventory item GID (wins over SKU lookup)."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,10 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
         depots = entry.get("depots") or {}
         if not isinstance(depots, dict):
             raise ValueError(f"shop {entry['id']!r}: depots must map depot id to location GID")
+        inventory_items = entry.get("inventory_items") or {}
+        if not isinstance(inventory_items, dict):
+            raise ValueError(f"shop {entry['id']!r}: inventory_items must map a Nhanh product "
+                             "id or code to an inventory item GID")
         shops.append(
             ShopConfig(
                 id=_identifier(str(entry["id"])),
@@ -243,6 +249,7 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
                 plan=plan,
                 depots={str(k): str(v) for k, v in depots.items()},
                 custom_domain=entry.get("custom_domain"),
+                inventory_items={str(k): str(v) for k, v in inventory_items.items()},
             )
         )
     ids = [s.id for s in shops]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
+from hookyard import runtime
 from nhanh_payloads import LOCATION, customer_body, inventory_body
 from platform_support import post_webhook
 
@@ -90,3 +92,22 @@ def test_customers_are_written_in_batches_with_the_newest_total(client, shop, sa
     assert totals == {"lan@example.vn": ["300"], "minh@example.vn": ["301"]}
     skipped = [r for r in records if r["result"].get("skipped") == "no mapping"]
     assert len(skipped) == 3
+
+
+def test_an_explicit_mapping_wins_over_the_sku_lookup(client, shop, sandbox, settings, worker,
+                                                      wait_state):
+    skus = {row["sku"]: row["inventoryItemId"] for row in sandbox.inventory("acme")}
+    acme = settings.shop_by_id("acme")
+    mapped = replace(acme, inventory_items={"NHANH-ONLY-CODE": skus["SKU-4"]})
+    installed = runtime.current()
+    runtime.install(replace(installed, settings=replace(
+        settings, shops=(mapped, *[s for s in settings.shops if s.id != "acme"]))))
+    try:
+        job_id = post_webhook(client, inventory_body(["NHANH-ONLY-CODE"], available=77)
+                              ).json["jobs"][0]
+        record = wait_state(job_id, "succeeded")
+    finally:
+        runtime.install(installed)
+
+    assert record["result"]["items"][0]["inventory_item"] == skus["SKU-4"]
+    assert levels(sandbox)["SKU-4"] == 77
