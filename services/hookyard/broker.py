@@ -16,13 +16,16 @@ Tuning that differs from Dramatiq's defaults, and why:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import current_millis, dq_name
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff, current_millis, dq_name
+from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware, ShutdownNotifications, TimeLimit
 
@@ -32,6 +35,44 @@ from hookyard.settings import Settings
 
 MAINTENANCE_CHANCE = 100_000  # out of 1,000,000 broker commands
 DEAD_MESSAGE_TTL_MS = 60_000  # Dramatiq's XQ is unused; keep anything stray briefly
+
+
+class WakeableConsumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, except that an idle consumer of a work queue blocks on the
+    queue's wake-up list (BLPOP) instead of sleeping.
+
+    Dramatiq's idle consumer sleeps with a growing backoff (up to the worker timeout), so a job
+    sent to an idle worker waits up to that long before it is even fetched. Every Hookyard
+    enqueue pushes a wake-up token in the same script as the message, so an idle consumer
+    fetches within a round trip. A busy consumer (prefetch full) sleeps as before and leaves the
+    tokens to idle ones. Delay queues keep the plain sleep: their messages wait for an ETA.
+    """
+
+    def __next__(self) -> MessageProxy | None:
+        try:
+            while True:
+                if self.message_cache:
+                    data = self.message_cache.pop(0)
+                    if data is None:
+                        continue
+                    self.misses = 0
+                    message = Message.decode(data)
+                    self.queued_message_ids.add(message.message_id)
+                    return MessageProxy(message)
+                room = self.prefetch - self.outstanding_message_count
+                if room > 0:
+                    self.message_cache = self.broker.do_fetch(self.queue_name, room)
+                    if self.message_cache:
+                        continue
+                self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                if room > 0 and not self.queue_name.endswith(".DQ"):
+                    self.broker.client.blpop([keys.broker_wakeup(self.queue_name)],
+                                             timeout=max(backoff_ms, 10) / 1000)
+                else:
+                    time.sleep(backoff_ms / 1000)
+                return None
+        except redis.ConnectionError as exc:
+            raise ConnectionClosed(exc) from None
 
 
 class HookyardBroker(RedisBroker):
@@ -55,6 +96,10 @@ class HookyardBroker(RedisBroker):
         self.settings = settings
         self._fenced_enqueue = scripts.register(client, "enqueue")
 
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return WakeableConsumer
+
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         previous = str(message.options.get("redis_message_id") or "")
         queue_name = message.queue_name
@@ -69,6 +114,7 @@ class HookyardBroker(RedisBroker):
                 keys.job(message.message_id),
                 keys.broker_queue(queue_name),
                 keys.broker_messages(queue_name),
+                keys.broker_wakeup(queue_name),
             ],
             args=[
                 self.settings.state_redis_db,

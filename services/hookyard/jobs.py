@@ -209,6 +209,7 @@ class JobStore:
                 keys.pending_batch(job.shop or "-", job.batch_kind or "-"),
                 keys.broker_queue(job.queue),
                 keys.broker_messages(job.queue),
+                keys.broker_wakeup(job.queue),
             ]
             if job.batch_kind:
                 record["batch_kind"] = job.batch_kind
@@ -374,6 +375,7 @@ class JobStore:
                     *state_keys,
                     keys.broker_queue(queue),
                     keys.broker_messages(queue),
+                    keys.broker_wakeup(queue),
                 ],
                 args=[
                     self.settings.state_redis_db,

@@ -33,6 +33,11 @@ def broker_delay_messages(queue: str) -> str:
     return f"{BROKER_NAMESPACE}:{queue}.DQ.msgs"
 
 
+def broker_wakeup(queue: str) -> str:
+    """List of wake-up tokens: every enqueue pushes one, idle consumers block on it (BLPOP)."""
+    return f"{BROKER_NAMESPACE}:{queue}.wakeup"
+
+
 def broker_heartbeats() -> str:
     """Sorted set of broker (worker process) ids by last heartbeat, in milliseconds."""
     return f"{BROKER_NAMESPACE}:__heartbeats__"

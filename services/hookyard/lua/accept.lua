@@ -3,10 +3,10 @@
 -- KEYS[1]                 dedupe marker (state DB)
 -- KEYS[2]                 index of all jobs (state DB)
 -- KEYS[3]                 acceptance sequence counter (state DB)
--- per job i (8 keys, from KEYS[4 + 8*(i-1)]):
+-- per job i (9 keys, from KEYS[4 + 9*(i-1)]):
 --   job hash, jobs-by-queue zset, jobs-by-shop zset, queued-state zset,
 --   entity hash (accepted versions), pending-batch zset                  (state DB)
---   broker queue list, broker messages hash                              (broker DB)
+--   broker queue list, broker messages hash, queue wake-up list          (broker DB)
 -- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, then per job:
 --   job_id, redis_message_id, message_data, record_json, coalesce_fields_json
 -- Returns {1, ids_json, seq} when accepted, {0, original_ids_json, 0} for a duplicate.
@@ -17,7 +17,8 @@
 -- which is how sync jobs know that a newer value exists (coalescing).
 local state_db, broker_db = ARGV[1], ARGV[2]
 local ttl, now, ids_json = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local per_job_args, per_job_keys = 5, 8
+local per_job_args, per_job_keys = 5, 9
+local WAKEUP_TOKENS = 64
 local n = (#ARGV - 5) / per_job_args
 
 redis.call('SELECT', state_db)
@@ -59,5 +60,8 @@ for i = 1, n do
   local a = 5 + per_job_args * (i - 1)
   redis.call('HSET', KEYS[k + 8], ARGV[a + 2], ARGV[a + 3])
   redis.call('RPUSH', KEYS[k + 7], ARGV[a + 2])
+  if redis.call('RPUSH', KEYS[k + 9], 1) > WAKEUP_TOKENS then
+    redis.call('LTRIM', KEYS[k + 9], 0, WAKEUP_TOKENS - 1)
+  end
 end
 return {1, ids_json, seq}

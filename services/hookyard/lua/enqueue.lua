@@ -1,6 +1,6 @@
 -- Enqueue a message of a tracked job, fenced: only the job's current message may be replaced.
 --
--- KEYS: job hash (state DB), target list, target messages hash (broker DB)
+-- KEYS: job hash (state DB), target list, target messages hash, target wake-up list (broker DB)
 -- ARGV: state_db, broker_db, previous_redis_message_id ('' for none), redis_message_id,
 --       message_data
 -- Returns 1 when enqueued, 0 when dropped: the job moved on (a newer message replaced the one
@@ -25,4 +25,7 @@ end
 redis.call('SELECT', broker_db)
 redis.call('HSET', KEYS[3], rmid, data)
 redis.call('RPUSH', KEYS[2], rmid)
+if redis.call('RPUSH', KEYS[4], 1) > 64 then
+  redis.call('LTRIM', KEYS[4], 0, 63)
+end
 return 1
