@@ -12,6 +12,7 @@ from hookyard.errors import SettingsError
 from hookyard.jobs import JobStore
 from hookyard.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT
 from hookyard.settings import Settings
+from ingest.deploys import DeploysResource
 from ingest.errors import install_error_handling
 from ingest.middleware import RequestObservation
 from ingest.probes import HealthResource, MetricsResource, ReadyResource
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, jobs: JobStore) -> falcon.App:
     app.add_route("/jobs/{job_id}", JobResource(settings, jobs))
     app.add_route("/jobs/{job_id}/retry", JobRetryResource(settings, jobs))
     app.add_route("/jobs/{job_id}/cancel", JobCancelResource(settings, jobs))
+    app.add_route("/deploys", DeploysResource(settings, jobs))
     app.add_route("/queues", QueuesResource(settings, jobs))
     app.add_route("/queues/{queue}/dead", DeadJobsResource(settings, jobs))
     app.add_route("/healthz", HealthResource())

@@ -18,12 +18,11 @@ def require_json_content_type(req: falcon.Request) -> None:
         )
 
 
-def read_body(req: falcon.Request, limit: int) -> bytes:
+def read_body(req: falcon.Request, limit: int, *, setting: str = "HOOKYARD_MAX_BODY_BYTES",
+              advice: str = "split the delivery") -> bytes:
     """The whole body, or ``PayloadTooLarge``: by Content-Length before reading anything, and by
     a bounded read when the body is chunked (no Content-Length)."""
-    too_large = PayloadTooLarge(
-        f"The body is larger than {limit} bytes (HOOKYARD_MAX_BODY_BYTES); split the delivery."
-    )
+    too_large = PayloadTooLarge(f"The body is larger than {limit} bytes ({setting}); {advice}.")
     length = req.content_length
     if length is not None:
         if length > limit:

@@ -43,12 +43,19 @@ def main(queue: str) -> int:
     return serve(settings, broker, queue)
 
 
+def worker_threads(settings: Settings, queue: str) -> int:
+    """Threads of ``queue``'s worker: ``HOOKYARD_DEPLOY_WORKER_THREADS`` for deploys (long jobs,
+    few at once), ``HOOKYARD_WORKER_THREADS`` for the rest."""
+    return settings.deploy_worker_threads if queue == "deploy" else settings.worker_threads
+
+
 def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) -> int:
     """Run ``queue`` on the installed ``broker`` until SIGTERM/SIGINT; returns the exit code."""
     rt = runtime.Runtime.build(settings)
     runtime.install(rt)
     broker.declare_queue(queue)
-    worker = dramatiq.Worker(broker, queues={queue}, worker_threads=settings.worker_threads,
+    threads = worker_threads(settings, queue)
+    worker = dramatiq.Worker(broker, queues={queue}, worker_threads=threads,
                              worker_timeout=IDLE_POLL_MS)
     if settings.worker_prefetch:
         worker.queue_prefetch = settings.worker_prefetch
@@ -71,8 +78,11 @@ def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) 
 
         serve_health(settings.metrics_port, healthy=lambda: presence.healthy,
                      collectors=[QueueStatsCollector(lambda: rt.jobs.queue_stats([queue]))])
+    # What `dramatiq` the CLI does after importing the actors: starts the TimeLimit and
+    # ShutdownNotifications timer threads. Without it no time limit is ever enforced.
+    broker.emit_after("process_boot")
     worker.start()
-    log.info("worker for queue %s started (%s threads)", queue, settings.worker_threads)
+    log.info("worker for queue %s started (%s threads)", queue, threads)
     stop.wait()
     worker.stop(timeout=settings.worker_shutdown_timeout_seconds * 1000)
     presence.stop()

@@ -12,6 +12,8 @@ SERVICES = Path(__file__).resolve().parents[2] / "services"
 EXPECTED = {
     "sync_customer": ("customer-sync", {"throws"}),
     "sync_inventory_item": ("inventory-sync", {"throws"}),
+    "deploy_theme": ("deploy", {"throws"}),
+    "deploy_theme_priority": ("deploy", {"throws"}),
 }
 
 

@@ -1,0 +1,170 @@
+"""``POST /deploys``: check a theme bundle, store it, and answer 202 with the deploy job.
+
+Two request shapes (docs/deploys.md):
+
+- an archive as the raw body (``application/zip``, or ``application/gzip`` /
+  ``application/x-tar+gzip`` for a .tar.gz) with ``?shop=<id>&theme_id=<id>`` or
+  ``&theme_name=<name>``, and optionally ``&settings=<JSON object>``;
+- ``application/json``: ``{"shop", "theme": {"id"} | {"name"}, "files": {path: text |
+  {"base64"}}, "settings"?}``.
+
+Every check runs before anything is written (token, shop, size, archive, paths, layout,
+settings merge, rate limit); a refused request creates no job and stores no bundle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+
+from hookyard import keys
+from hookyard.errors import Forbidden, InvalidJson, RateLimited, UnknownShop, ValidationFailed
+from hookyard.jobs import JobStore
+from hookyard.rate_limits import SlidingWindowLimit
+from hookyard.settings import ApiToken, Settings, ShopConfig
+from hookyard.strict_json import parse_json_body
+from hookyard.theme_bundles import BundleLimits, bundle_format, merge_settings, read_files
+from hookyard.themes import THEME_NAME_MAX_LENGTH, DeployRequest, submit_deploy, theme_gid
+from ingest.auth import bearer_token
+from ingest.body import read_body
+
+RATE_WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class DeployTarget:
+    shop: str
+    theme: dict[str, str]
+    settings: dict[str, Any]
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict[str, str]] = []
+
+    def add(self, field: str, problem: str) -> None:
+        self.items.append({"field": field, "problem": problem})
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ValidationFailed(
+                "The deploy request is incomplete or malformed; see 'fields', fix it and send it "
+                "again (docs/deploys.md).", details={"fields": self.items})
+
+
+def _theme(theme_id: Any, theme_name: Any, problems: _Problems, field: str) -> dict[str, str]:
+    if (theme_id is None) == (theme_name is None):
+        problems.add(field, "give exactly one of a theme id (deploy into it) or a name (create "
+                            "an unpublished theme)")
+        return {}
+    if theme_id is not None:
+        gid = theme_gid(theme_id) if isinstance(theme_id, str | int) and not isinstance(
+            theme_id, bool) else None
+        if gid is None:
+            problems.add(f"{field}.id", "must be a theme id: digits or "
+                                        "gid://shopify/OnlineStoreTheme/<digits>")
+            return {}
+        return {"id": gid}
+    if not isinstance(theme_name, str) or not theme_name.strip() or not theme_name.isprintable() \
+            or len(theme_name) > THEME_NAME_MAX_LENGTH:
+        problems.add(f"{field}.name", f"must be printable text of 1 to {THEME_NAME_MAX_LENGTH} "
+                                      "characters")
+        return {}
+    return {"name": theme_name.strip()}
+
+
+def target_from_json(document: Any) -> DeployTarget:
+    problems = _Problems()
+    if not isinstance(document, dict):
+        problems.add("$", "must be a JSON object")
+        problems.raise_if_any()
+    shop = document.get("shop")
+    if not isinstance(shop, str) or not shop:
+        problems.add("shop", "required: the id of a shop in HOOKYARD_SHOPS")
+    theme_field = document.get("theme")
+    theme: dict[str, str] = {}
+    if not isinstance(theme_field, dict):
+        problems.add("theme", 'required: {"id": ...} or {"name": ...}')
+    else:
+        theme = _theme(theme_field.get("id"), theme_field.get("name"), problems, "theme")
+    settings = document.get("settings", {})
+    if not isinstance(settings, dict):
+        problems.add("settings", "must be an object (merged into config/settings_data.json)")
+    if "files" not in document:
+        problems.add("files", "required: an object mapping theme paths to contents")
+    problems.raise_if_any()
+    return DeployTarget(shop=str(shop), theme=theme, settings=settings)
+
+
+def target_from_query(req: falcon.Request) -> DeployTarget:
+    problems = _Problems()
+    shop = req.get_param("shop")
+    if not shop:
+        problems.add("shop", "required query parameter: the id of a shop in HOOKYARD_SHOPS")
+    theme = _theme(req.get_param("theme_id"), req.get_param("theme_name"), problems, "theme")
+    settings: Any = {}
+    raw_settings = req.get_param("settings")
+    if raw_settings:
+        try:
+            settings = parse_json_body(raw_settings.encode("utf-8"))
+        except InvalidJson:
+            settings = None
+        if not isinstance(settings, dict):
+            problems.add("settings", "must be a JSON object (URL-encoded)")
+    problems.raise_if_any()
+    return DeployTarget(shop=str(shop), theme=theme, settings=settings)
+
+
+class DeploysResource:
+    def __init__(self, settings: Settings, jobs: JobStore) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.limits = BundleLimits.from_settings(settings)
+        self.rate = SlidingWindowLimit(jobs.state, limit=settings.deploy_rate_limit_per_minute,
+                                       window_seconds=RATE_WINDOW_SECONDS)
+
+    def _shop(self, token: ApiToken, shop_id: str) -> ShopConfig:
+        if token.shop is not None and token.shop != shop_id:
+            raise Forbidden(f"Token {token.name!r} is scoped to {token.scope}; it can only deploy "
+                            f"to shop {token.shop!r}.")
+        shop = self.settings.shop_by_id(shop_id)
+        if shop is None:
+            raise UnknownShop(f"Shop {shop_id!r} is not a shop Hookyard serves; use an id from "
+                              "HOOKYARD_SHOPS.")
+        return shop
+
+    def _read(self, req: falcon.Request) -> bytes:
+        return read_body(req, self.settings.deploy_max_bundle_bytes,
+                         setting="HOOKYARD_DEPLOY_MAX_BUNDLE_BYTES",
+                         advice="deploy fewer or smaller files")
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        token = bearer_token(req, self.settings.api_tokens)
+        fmt = bundle_format(req.content_type)
+        if fmt == "json":
+            body = self._read(req)
+            target = target_from_json(parse_json_body(body))
+            shop = self._shop(token, target.shop)
+        else:  # the target is in the query: refuse before reading the body
+            target = target_from_query(req)
+            shop = self._shop(token, target.shop)
+            body = self._read(req)
+        files = merge_settings(read_files(fmt, body, self.limits), target.settings)
+        admission = self.rate.admit(keys.deploy_rate(shop.id))
+        if not admission.admitted:
+            raise RateLimited(
+                f"Shop {shop.id!r} already has {self.settings.deploy_rate_limit_per_minute} "
+                f"deploys in the last minute (HOOKYARD_DEPLOY_RATE_LIMIT_PER_MINUTE); retry after "
+                f"{admission.retry_after_seconds} s.",
+                retry_after_seconds=admission.retry_after_seconds)
+        request = DeployRequest(shop=shop, bundle_format=fmt, bundle=body, theme=target.theme,
+                                settings=target.settings, files=files)
+        job_id = submit_deploy(self.jobs, request, requested_by=token.name)
+        resp.status = falcon.HTTP_202
+        resp.set_header("Location", f"/jobs/{job_id}")
+        resp.media = {"job_id": job_id, "state": "queued", "location": f"/jobs/{job_id}",
+                      "shop": shop.id, "theme": target.theme, "files": len(files),
+                      "bytes": sum(len(f.content) for f in files)}
+
