@@ -478,12 +478,13 @@ class Settings:
                 f"({self.max_attempts()}), or the delivery cap would cut normal retries short. "
                 f"Example: {PREFIX}MAX_DELIVERIES={self.max_attempts() + 1}"
             )
-        if self.sync_time_limit_seconds <= self.shopify_max_throttle_wait_seconds:
-            raise SettingsError(
-                f"{PREFIX}SYNC_TIME_LIMIT_SECONDS must exceed "
-                f"{PREFIX}SHOPIFY_MAX_THROTTLE_WAIT_SECONDS, or waiting for Shopify budget would "
-                f"hit the time limit. Example: {PREFIX}SYNC_TIME_LIMIT_SECONDS=120"
-            )
+        for name in ("SYNC_TIME_LIMIT_SECONDS", "DEPLOY_TIME_LIMIT_SECONDS"):
+            if getattr(self, name.lower()) <= self.shopify_max_throttle_wait_seconds:
+                raise SettingsError(
+                    f"{PREFIX}{name} must exceed {PREFIX}SHOPIFY_MAX_THROTTLE_WAIT_SECONDS, or "
+                    f"waiting for Shopify budget would hit the time limit. "
+                    f"Example: {PREFIX}{name}=600"
+                )
         if self.retry_max_seconds < self.retry_base_seconds:
             raise SettingsError(
                 f"{PREFIX}RETRY_MAX_SECONDS must be at least {PREFIX}RETRY_BASE_SECONDS. "

@@ -99,3 +99,8 @@ def test_shops_can_name_an_environment_variable_for_the_token(tmp_path):
     shop = settings.shop_by_business_id("1001")
     assert shop is not None and shop.access_token == "shpat_x"
     assert shop.depots == {"1": "gid://shopify/Location/9"}
+
+
+def test_time_limits_must_exceed_the_longest_shopify_throttle_wait():
+    with pytest.raises(SettingsError, match="HOOKYARD_DEPLOY_TIME_LIMIT_SECONDS"):
+        Settings.from_env({"HOOKYARD_DEPLOY_TIME_LIMIT_SECONDS": "30"})
