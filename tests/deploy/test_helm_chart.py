@@ -462,7 +462,12 @@ def test_no_template_is_gated_on_cluster_capabilities() -> None:
 
 def test_ingress_buffers_requests_and_limits_bodies_to_max_body_bytes(rendered) -> None:
     docs = rendered["ingress-existing-secret-values.yaml"]
-    (ingress,) = objects_of(docs, "Ingress")
+    ingress, deploys = sorted(objects_of(docs, "Ingress"), key=lambda o: o["metadata"]["name"])
+    assert deploys["metadata"]["name"].endswith("-deploys")
+    [rule] = deploys["spec"]["rules"][:1]
+    assert [p["path"] for p in rule["http"]["paths"]] == ["/deploys"]
+    assert deploys["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] \
+        == "20971520"
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "2097152"
