@@ -16,14 +16,15 @@ led the batch; if its worker dies, the sweeper re-enqueues them (running, no mes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hookyard import keys, metrics
 from hookyard.errors import JobError
-from hookyard.jobs import Superseded
-from hookyard.leases import Lease, LeaseBusy
+from hookyard.jobs import HandedOff, Superseded
+from hookyard.leases import Lease
 from hookyard.lifecycle import describe_error, is_retryable, retry_delay_ms
 from hookyard.runtime import Runtime
 from hookyard.settings import ShopConfig
@@ -37,6 +38,8 @@ class ItemOutcome:
     state: str
     result: dict[str, Any]
 
+
+WAIT_POLL_SECONDS = 0.02
 
 Apply = Callable[[Runtime, ShopConfig, list[dict[str, Any]]], dict[str, ItemOutcome]]
 
@@ -54,16 +57,47 @@ def run_batched(runtime: Runtime, leader: dict[str, Any], *, kind: str, max_jobs
     lease = Lease(runtime.state, keys.batch_lock(shop.id, kind),
                   ttl_seconds=runtime.settings.heartbeat_timeout_seconds,
                   wait_seconds=runtime.settings.time_limit_seconds(queue) / 2)
+    if not _lead_or_hand_off(runtime, leader, lease, keys.pending_batch(shop.id, kind)):
+        return HandedOff()
     try:
-        with lease:
-            outcomes, size = _write_batch(runtime, shop, leader, kind, max_jobs, apply,
-                                          batch_rmid=f"batch:{leader['id']}:{lease.owner}")
-    except LeaseBusy:
-        raise BatchBusy(f"Another batch of shop {shop.id} ran for over {lease.wait_seconds:.0f}s;"
-                        " the job will be retried.") from None
+        outcomes, size = _write_batch(runtime, shop, leader, kind, max_jobs, apply,
+                                      batch_rmid=f"batch:{leader['id']}:{lease.owner}")
+    finally:
+        lease.release()
     mine = outcomes[leader["id"]]
     result = {**mine.result, "batch": {"led_by": leader["id"], "size": size}}
     return Superseded(result) if mine.state == "superseded" else result
+
+
+def _lead_or_hand_off(runtime: Runtime, leader: dict[str, Any], lease: Lease,
+                     pending: str) -> bool:
+    """True once this job holds the batch lease; False when, while it waited, a batch of
+    another job claimed it (that batch writes and finishes it).
+
+    While waiting, the job is claimable: ``awaiting_batch`` names its message and it is back in
+    the pending set, so the next batch takes it instead of leaving it to be written alone.
+    """
+    if lease.try_acquire():
+        return True
+    job_key, rmid = keys.job(leader["id"]), str(leader["rmid"])
+    runtime.state.hset(job_key, "awaiting_batch", rmid)
+    runtime.state.zadd(pending, {leader["id"]: int(leader.get("seq") or 0)})
+    deadline = time.monotonic() + lease.wait_seconds
+    while True:
+        acquired = lease.try_acquire()
+        current = runtime.state.hget(job_key, "rmid")
+        if current is None or current.decode() != rmid:
+            if acquired:
+                lease.release()
+            return False
+        if acquired:
+            runtime.state.hdel(job_key, "awaiting_batch")
+            return True
+        if time.monotonic() > deadline:
+            runtime.state.hdel(job_key, "awaiting_batch")
+            raise BatchBusy(f"Another batch of this shop ran for over {lease.wait_seconds:.0f}s;"
+                            " the job will be retried.")
+        time.sleep(WAIT_POLL_SECONDS)
 
 
 def _write_batch(runtime: Runtime, shop: ShopConfig, leader: dict[str, Any], kind: str,

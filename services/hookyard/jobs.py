@@ -78,6 +78,12 @@ class Superseded:
 
 
 @dataclass(frozen=True)
+class HandedOff:
+    """Returned by a run whose job was claimed by another job's batch while it waited: that
+    batch records the outcome, so this run records nothing."""
+
+
+@dataclass(frozen=True)
 class Accepted:
     job_ids: tuple[str, ...]
     duplicate: bool

@@ -39,15 +39,29 @@ class Lease:
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
-    def __enter__(self) -> Lease:
-        deadline = time.monotonic() + self.wait_seconds
-        while not self.client.set(self.key, self.owner, nx=True, px=self.ttl_ms):
-            if time.monotonic() > deadline:
-                raise LeaseBusy(self.key)
-            time.sleep(POLL_SECONDS)
+    def try_acquire(self) -> bool:
+        """Take the lease if it is free (and keep it alive until ``release``)."""
+        if not self.client.set(self.key, self.owner, nx=True, px=self.ttl_ms):
+            return False
+        self._stop.clear()
         self._renewer = threading.Thread(target=self._renew, name=f"lease:{self.key}",
                                          daemon=True)
         self._renewer.start()
+        return True
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=2)
+            self._renewer = None
+        self.client.eval(RELEASE, 1, self.key, self.owner)
+
+    def __enter__(self) -> Lease:
+        deadline = time.monotonic() + self.wait_seconds
+        while not self.try_acquire():
+            if time.monotonic() > deadline:
+                raise LeaseBusy(self.key)
+            time.sleep(POLL_SECONDS)
         return self
 
     def _renew(self) -> None:
@@ -59,7 +73,4 @@ class Lease:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        self._stop.set()
-        if self._renewer is not None:
-            self._renewer.join(timeout=2)
-        self.client.eval(RELEASE, 1, self.key, self.owner)
+        self.release()

@@ -27,7 +27,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from hookyard import metrics
 from hookyard.errors import HookyardError, JobCancelled, JobError, ShopifyThrottled
-from hookyard.jobs import JobStore, Superseded
+from hookyard.jobs import HandedOff, JobStore, Superseded
 from hookyard.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,9 @@ class JobLifecycle(Middleware):
         job_id = message.message_id
         rmid = message.options["redis_message_id"]
         metrics.job_duration_seconds.labels(queue).observe(time.monotonic() - started)
+        if exception is None and isinstance(result, HandedOff):
+            metrics.jobs_total.labels(queue, "handed_to_batch").inc()
+            return
         if exception is None:
             state = "superseded" if isinstance(result, Superseded) else "succeeded"
             value = result.result if isinstance(result, Superseded) else result

@@ -111,3 +111,26 @@ def test_an_explicit_mapping_wins_over_the_sku_lookup(client, shop, sandbox, set
 
     assert record["result"]["items"][0]["inventory_item"] == skus["SKU-4"]
     assert levels(sandbox)["SKU-4"] == 77
+
+
+def test_jobs_waiting_for_the_batch_lock_join_the_next_batch_instead_of_writing_alone(
+        client, shop, sandbox, broker, wait_state):
+    import dramatiq
+
+    sandbox.set_faults("acme", latency_ms=400)
+    busy = dramatiq.Worker(broker, queues={"inventory-sync"}, worker_threads=4, worker_timeout=50)
+    busy.start()
+    try:
+        job_ids = []
+        for available in range(12):
+            job_ids += post_webhook(client, inventory_body([f"SKU-{available % 5}"],
+                                                           available=available)).json["jobs"]
+        records = [wait_state(job_id, "succeeded", "superseded", timeout=30)
+                   for job_id in job_ids]
+    finally:
+        busy.stop(timeout=5000)
+
+    # One write for the first job, then the waiting threads' jobs and the queued ones together.
+    assert len(inventory_writes(sandbox)) <= 3
+    assert all(r["attempts"] == 1 for r in records)
+    assert levels(sandbox) == {"SKU-0": 10, "SKU-1": 11, "SKU-2": 7, "SKU-3": 8, "SKU-4": 9}

@@ -5,7 +5,9 @@
 -- Every given id leaves the pending set. A job still queued or retrying becomes running under
 -- the batch's message id: its own message turns stale (it will be skipped when delivered), and
 -- if the batch's worker dies, the sweeper finds the job running with no message and re-enqueues
--- it. Returns the ids claimed.
+-- it. A job that is *running* but waiting for the batch lock (``awaiting_batch`` names its
+-- current message) is claimed too, without a new attempt: its waiting worker sees its message id
+-- replaced and returns without writing. Returns the ids claimed.
 local rmid, now = ARGV[1], ARGV[2]
 local claimed = {}
 for i = 3, #ARGV do
@@ -23,6 +25,13 @@ for i = 3, #ARGV do
       redis.call('HSET', job, 'started_at', now)
     end
     claimed[#claimed + 1] = id
+  elseif state == 'running' then
+    local current, awaiting = unpack(redis.call('HMGET', job, 'rmid', 'awaiting_batch'))
+    if awaiting and awaiting == current then
+      redis.call('HDEL', job, 'awaiting_batch')
+      redis.call('HSET', job, 'rmid', rmid, 'updated_at', now)
+      claimed[#claimed + 1] = id
+    end
   end
 end
 return claimed
