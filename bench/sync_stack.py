@@ -1,0 +1,156 @@
+"""Processes of the sync benchmark: a private Redis, the Shopify sandbox, gunicorn ingest and
+worker processes, each started on a free loopback port and stopped by ``SyncStack.stop``.
+
+Settings are production defaults (``HOOKYARD_WORKER_THREADS`` 8, 60 s throttle wait, 3
+retries...) except where the benchmark needs otherwise: records of ended jobs are kept for the
+whole run (the default keeps only the last 1000 succeeded per queue, which would hide jobs from
+the final check) and metrics ports are free ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from hookyard.redis_server import RedisServer, free_port
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+READY_SECONDS = 30.0
+
+
+class BenchProcess:
+    """One child process with its output in a log file (shown when it fails to start)."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, cwd=REPO)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def wait_ready(predicate: Callable[[], bool], what: BenchProcess) -> None:
+    """Wait until ``predicate()``; fail loudly with the process output otherwise."""
+    deadline = time.monotonic() + READY_SECONDS
+    while not predicate():
+        if not what.alive():
+            raise RuntimeError(f"{what.name} exited with {what.process.returncode}:\n"
+                               f"{what.output()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what.name} not ready within {READY_SECONDS}s:\n{what.output()}")
+        time.sleep(0.05)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+class SyncStack:
+    """Redis + sandbox + ingest + workers for one benchmark run (``stop`` ends them all)."""
+
+    def __init__(self, shops: list[dict[str, Any]], *, nhanh_token: str, admin_token: str,
+                 overrides: dict[str, str] | None = None) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="hookyard-sync-bench-"))
+        self.processes: list[BenchProcess] = []
+        self.redis = RedisServer(directory=self.workdir / "redis")
+        self._shops = shops
+        self._nhanh_token = nhanh_token
+        self._admin_token = admin_token
+        self._overrides = overrides or {}
+        self.env: dict[str, str] = {}
+        self.sandbox_url = ""
+        self.ingest_url = ""
+
+    def start_base(self) -> None:
+        """Redis and the sandbox; builds ``env`` for the Hookyard processes."""
+        (self.workdir / "redis").mkdir(exist_ok=True)
+        self.redis.start()
+        port = free_port()
+        self.sandbox_url = f"http://127.0.0.1:{port}"
+        sandbox = self._spawn("sandbox", [sys.executable, "-m", "hookyard_sandbox",
+                                          "--host", "127.0.0.1", "--port", str(port)], os.environ)
+        wait_ready(lambda: http_ok(f"{self.sandbox_url}/_sandbox/healthz"), sandbox)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("HOOKYARD_")},
+            "PYTHONUNBUFFERED": "1",
+            "HOOKYARD_REDIS_URL": self.redis.url(0),
+            "HOOKYARD_STATE_REDIS_DB": "1",
+            "HOOKYARD_NHANH_TOKENS": self._nhanh_token,
+            "HOOKYARD_SHOPS": json.dumps(self._shops),
+            "HOOKYARD_API_TOKENS": f"bench:admin:{self._admin_token}",
+            "HOOKYARD_SHOPIFY_BASE_URL": self.sandbox_url,
+            "HOOKYARD_SUCCEEDED_RETENTION_SECONDS": "86400",
+            "HOOKYARD_SUCCEEDED_RETENTION_COUNT": "10000000",
+            "HOOKYARD_LOG_LEVEL": "WARNING",
+            **self._overrides,
+        }
+        self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+    def start_ingest(self) -> None:
+        port = free_port()
+        self.ingest_url = f"http://127.0.0.1:{port}"
+        env = {**self.env, "HOOKYARD_INGEST_BIND": f"127.0.0.1:{port}",
+               "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=self.workdir)}
+        ingest = self._spawn("ingest", [sys.executable, "-m", "gunicorn", "-c",
+                                        "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
+                             env)
+        wait_ready(lambda: http_ok(f"{self.ingest_url}/readyz"), ingest)
+
+    def start_worker(self, module: str, index: int) -> str:
+        """``python -m <module>``; returns its metrics URL."""
+        port = free_port()
+        env = {**self.env, "HOOKYARD_METRICS_PORT": str(port)}
+        worker = self._spawn(f"{module}-{index}", [sys.executable, "-m", module], env)
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(lambda: http_ok(f"{url}/healthz"), worker)
+        return url
+
+    def check_alive(self) -> None:
+        for process in self.processes:
+            if not process.alive():
+                raise RuntimeError(f"{process.name} exited with {process.process.returncode}:\n"
+                                   f"{process.output()}")
+
+    def stop(self, *, keep_logs: bool = False) -> None:
+        """Stop every process; the work directory (logs, AOF) is removed unless ``keep_logs``."""
+        for process in reversed(self.processes):
+            process.stop()
+        self.redis.stop()
+        if keep_logs:
+            print(f"process logs kept in {self.workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _spawn(self, name: str, command: list[str], env: Any) -> BenchProcess:
+        process = BenchProcess(name, command, dict(env), self.workdir)
+        self.processes.append(process)
+        return process
