@@ -40,6 +40,8 @@ def platform_env(redis_url: str, sandbox_url: str, **overrides: str) -> dict[str
         "HOOKYARD_SHOPIFY_MAX_THROTTLE_WAIT_SECONDS": "5",
         "HOOKYARD_SHOPIFY_TIMEOUT_SECONDS": "3",
         "HOOKYARD_INGEST_REDIS_TIMEOUT_SECONDS": "0.3",
+        # Tests poll job status many times a second; the limit itself has its own tests.
+        "HOOKYARD_API_RATE_LIMIT_PER_MINUTE": "100000",
     }
     env.update(overrides)
     return env

@@ -165,3 +165,17 @@ def deploy_checkpoint(job_id: str) -> str:
 def deploy_rate(shop: str) -> str:
     """Sorted set of one shop's accepted deploys (request id by ms): the per-shop rate limit."""
     return f"{STATE_PREFIX}:ratelimit:deploy:{shop}"
+
+
+# --- State DB: security -----------------------------------------------------------------------
+
+
+def api_rate(token_name: str) -> str:
+    """Sorted set of one API token's admitted requests (request id by ms): the status API's
+    per-token rate limit. Keyed by the token's name, never by the token or its digest."""
+    return f"{STATE_PREFIX}:ratelimit:api:{token_name}"
+
+
+def audit_log() -> str:
+    """Stream of operator actions (who, action, job id, outcome), capped by count and age."""
+    return f"{STATE_PREFIX}:audit"

@@ -373,6 +373,14 @@ SPECS: tuple[SettingSpec, ...] = (
           "https://cdn.example.com/blank-theme.zip",
           "Zip that themeCreate starts a new theme from before the bundle's files are uploaded.",
           _optional_url),
+    _spec("API_RATE_LIMIT_PER_MINUTE", "600", "600",
+          "Status API requests accepted per token in any 60 s window (counted in Redis, shared "
+          "by every ingest replica); more answer 429.", _positive_int),
+    _spec("AUDIT_RETENTION_SECONDS", "7776000", "7776000",
+          "How long audit log entries (operator actions: retry, cancel, deploy) are kept.",
+          _positive_int),
+    _spec("AUDIT_MAX_ENTRIES", "100000", "100000",
+          "Most audit log entries kept; older ones are trimmed first.", _positive_int),
     _spec("INGEST_BIND", "0.0.0.0:8080", "0.0.0.0:8080", "Address gunicorn binds ingest to.",
           _bind_address),
     _spec("INGEST_WORKERS", "2", "2", "Gunicorn worker processes of ingest.", _positive_int),
@@ -429,6 +437,9 @@ class Settings:
     deploy_bundle_ttl_seconds: int
     deploy_rate_limit_per_minute: int
     deploy_theme_source_url: str | None
+    api_rate_limit_per_minute: int
+    audit_retention_seconds: int
+    audit_max_entries: int
     ingest_bind: str
     ingest_workers: int
     ingest_threads: int

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from hookyard.errors import InvalidJson
 
 MAX_DEPTH = 64
 MAX_INT = 2**63 - 1
+# A \uD800-\uDFFF escape: only these can put a lone surrogate (text that is not Unicode and
+# cannot be encoded as UTF-8) into a parsed string; a proper pair is fine.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -66,4 +70,11 @@ def parse_json_body(body: bytes) -> Any:
         raise InvalidJson(f"The body is not valid JSON: {exc}.") from None
     if _depth(value) > MAX_DEPTH:
         raise InvalidJson(f"The body nests deeper than {MAX_DEPTH} levels.")
+    if SURROGATE_ESCAPE.search(body):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidJson("The body escapes a lone UTF-16 surrogate (\\uD800-\\uDFFF "
+                              "without its pair), which is not Unicode text; send valid "
+                              "UTF-8.") from None
     return value

@@ -15,8 +15,10 @@ from hookyard.settings import Settings
 from ingest.deploys import DeploysResource
 from ingest.errors import install_error_handling
 from ingest.middleware import RequestObservation
+from ingest.openapi import OpenApiResource
 from ingest.probes import HealthResource, MetricsResource, ReadyResource
 from ingest.status_api import (
+    AuditResource,
     DeadJobsResource,
     JobCancelResource,
     JobResource,
@@ -57,6 +59,8 @@ def create_app(settings: Settings, *, jobs: JobStore) -> falcon.App:
     app.add_route("/healthz", HealthResource())
     app.add_route("/readyz", ReadyResource(jobs))
     app.add_route("/metrics", MetricsResource(jobs))
+    app.add_route("/audit", AuditResource(settings, jobs))
+    app.add_route("/openapi.yaml", OpenApiResource())
     return app
 
 

@@ -34,7 +34,7 @@ def check_nhanh_token(req: falcon.Request, document: Mapping[str, Any] | Any,
     candidate = None
     for header in NHANH_TOKEN_HEADERS:
         candidate = candidate or req.get_header(header)
-    if candidate is None and isinstance(document, dict):
+    if not candidate and isinstance(document, dict):  # an empty header is no token
         body_token = document.get(TOKEN_FIELD)
         candidate = body_token if isinstance(body_token, str) else None
     if not candidate:

@@ -29,6 +29,7 @@ from hookyard.theme_bundles import BundleLimits, bundle_format, merge_settings, 
 from hookyard.themes import THEME_NAME_MAX_LENGTH, DeployRequest, submit_deploy, theme_gid
 from ingest.auth import bearer_token
 from ingest.body import read_body
+from ingest.status_api import audit_log
 
 RATE_WINDOW_SECONDS = 60
 
@@ -124,6 +125,7 @@ class DeploysResource:
         self.limits = BundleLimits.from_settings(settings)
         self.rate = SlidingWindowLimit(jobs.state, limit=settings.deploy_rate_limit_per_minute,
                                        window_seconds=RATE_WINDOW_SECONDS)
+        self.audit = audit_log(settings, jobs)
 
     def _shop(self, token: ApiToken, shop_id: str) -> ShopConfig:
         if token.shop is not None and token.shop != shop_id:
@@ -162,6 +164,8 @@ class DeploysResource:
         request = DeployRequest(shop=shop, bundle_format=fmt, bundle=body, theme=target.theme,
                                 settings=target.settings, files=files)
         job_id = submit_deploy(self.jobs, request, requested_by=token.name)
+        self.audit.record(who=token.name, action="deploy", job_id=job_id, outcome="accepted",
+                          request_id=getattr(req.context, "request_id", ""))
         resp.status = falcon.HTTP_202
         resp.set_header("Location", f"/jobs/{job_id}")
         resp.media = {"job_id": job_id, "state": "queued", "location": f"/jobs/{job_id}",

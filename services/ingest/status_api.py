@@ -1,4 +1,11 @@
-"""The status and operations API: jobs, queues, dead letters, retry and cancel (bearer tokens)."""
+"""The status and operations API: jobs, queues, dead letters, retry and cancel, the audit log
+(bearer tokens).
+
+Every request is counted against its token's budget (``HOOKYARD_API_RATE_LIMIT_PER_MINUTE`` in a
+sliding 60 s window kept in Redis, so all replicas share it); over it answers 429
+``rate_limited`` with ``Retry-After``. Operator actions need an ``admin`` token and are written to
+the audit log (``hookyard.audit``), refused attempts included.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,16 @@ from typing import Any
 
 import falcon
 
-from hookyard.errors import BadRequest, Conflict, NotFound
+from hookyard import keys
+from hookyard.audit import AuditLog
+from hookyard.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited
 from hookyard.jobs import STATES, JobStore, public_view
+from hookyard.rate_limits import SlidingWindowLimit
 from hookyard.settings import QUEUES, ApiToken, Settings
 from ingest.auth import bearer_token, require_admin
 
 MAX_LIMIT = 500
+RATE_WINDOW_SECONDS = 60
 
 
 def _visible(record: dict[str, Any] | None, token: ApiToken, job_id: str) -> dict[str, Any]:
@@ -28,13 +39,61 @@ def _queue_param(value: str | None) -> str | None:
     return value
 
 
+def _limit_param(req: falcon.Request) -> int:
+    limit_raw = req.get_param("limit") or "50"
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(limit_raw)
+
+
+def audit_log(settings: Settings, jobs: JobStore) -> AuditLog:
+    """The audit log in the state DB, through ingest's (short-timeout) state client."""
+    return AuditLog(jobs.state, retention_seconds=settings.audit_retention_seconds,
+                    max_entries=settings.audit_max_entries)
+
+
 class _Authenticated:
     def __init__(self, settings: Settings, jobs: JobStore) -> None:
         self.settings = settings
         self.jobs = jobs
+        self.audit = audit_log(settings, jobs)
+        self.rate = SlidingWindowLimit(jobs.state, limit=settings.api_rate_limit_per_minute,
+                                       window_seconds=RATE_WINDOW_SECONDS)
 
     def token(self, req: falcon.Request) -> ApiToken:
-        return bearer_token(req, self.settings.api_tokens)
+        """The caller's token (401 without a valid one), admitted by its rate budget (429)."""
+        token = bearer_token(req, self.settings.api_tokens)
+        admission = self.rate.admit(keys.api_rate(token.name))
+        if not admission.admitted:
+            raise RateLimited(
+                f"Token {token.name!r} made {self.settings.api_rate_limit_per_minute} requests in "
+                "the last minute (HOOKYARD_API_RATE_LIMIT_PER_MINUTE); retry after "
+                f"{admission.retry_after_seconds} s.",
+                retry_after_seconds=admission.retry_after_seconds)
+        return token
+
+
+class _OperatorAction(_Authenticated):
+    """``POST /jobs/{id}/<action>``: admin only; every attempt by a valid token is audited with
+    its outcome (the error code when refused)."""
+
+    action = ""
+
+    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str) -> str:
+        raise NotImplementedError
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        token = self.token(req)
+        request_id = getattr(req.context, "request_id", "")
+        try:
+            require_admin(token)
+            outcome = self.perform(resp, token, job_id)
+        except HookyardError as exc:
+            self.audit.record(who=token.name, action=self.action, job_id=job_id,
+                              outcome=exc.code, request_id=request_id)
+            raise
+        self.audit.record(who=token.name, action=self.action, job_id=job_id, outcome=outcome,
+                          request_id=request_id)
 
 
 class JobResource(_Authenticated):
@@ -55,40 +114,40 @@ class JobsResource(_Authenticated):
             if shop not in (None, token.shop):
                 raise NotFound(f"Shop {shop!r} is not visible to this token.")
             shop = token.shop
-        limit_raw = req.get_param("limit") or "50"
-        if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
-            raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        limit = _limit_param(req)
         try:
             records, cursor = self.jobs.list_jobs(queue=queue, state=state, shop=shop,
-                                                  limit=int(limit_raw),
+                                                  limit=limit,
                                                   cursor=req.get_param("cursor"))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise BadRequest("cursor is not one this API gave out; start without it.") from None
         resp.media = {"jobs": [public_view(r) for r in records], "next_cursor": cursor}
 
 
-class JobRetryResource(_Authenticated):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        token = self.token(req)
-        require_admin(token)
+class JobRetryResource(_OperatorAction):
+    action = "retry"
+
+    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str) -> str:
         record = _visible(self.jobs.get(job_id), token, job_id)
         if not self.jobs.replay(job_id):
             raise Conflict(f"Job {job_id} is {record['state']}; only failed (dead) or cancelled "
                            "jobs can be replayed.")
         resp.status = falcon.HTTP_202
         resp.media = public_view(_visible(self.jobs.get(job_id), token, job_id))
+        return "replayed"
 
 
-class JobCancelResource(_Authenticated):
-    def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        token = self.token(req)
-        require_admin(token)
+class JobCancelResource(_OperatorAction):
+    action = "cancel"
+
+    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str) -> str:
         _visible(self.jobs.get(job_id), token, job_id)
         outcome = self.jobs.cancel(job_id)
         if outcome not in ("cancelled", "requested"):
             raise Conflict(f"Job {job_id} already ended ({outcome}); nothing to cancel.")
         resp.status = falcon.HTTP_202 if outcome == "requested" else falcon.HTTP_200
         resp.media = public_view(_visible(self.jobs.get(job_id), token, job_id))
+        return "cancelled" if outcome == "cancelled" else "cancel_requested"
 
 
 class QueuesResource(_Authenticated):
@@ -102,9 +161,19 @@ class DeadJobsResource(_Authenticated):
         require_admin(self.token(req))
         if queue not in QUEUES:
             raise NotFound(f"No queue {queue!r}; queues are {', '.join(QUEUES)}.")
-        limit_raw = req.get_param("limit") or "50"
-        if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
-            raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        limit = _limit_param(req)
         resp.media = {"queue": queue,
-                      "jobs": [public_view(r) for r in self.jobs.dead(queue,
-                                                                      limit=int(limit_raw))]}
+                      "jobs": [public_view(r) for r in self.jobs.dead(queue, limit=limit)]}
+
+
+class AuditResource(_Authenticated):
+    """``GET /audit?limit=&cursor=``: operator actions, newest first (admin)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        require_admin(self.token(req))
+        limit = _limit_param(req)
+        try:
+            entries, cursor = self.audit.recent(limit=limit, cursor=req.get_param("cursor"))
+        except ValueError:
+            raise BadRequest("cursor is not one this API gave out; start without it.") from None
+        resp.media = {"entries": [e.view() for e in entries], "next_cursor": cursor}

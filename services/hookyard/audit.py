@@ -1,0 +1,99 @@
+"""The audit log: which token did what to which job, when, and how it ended.
+
+Operator actions (``POST /jobs/{id}/retry`` - the replay of a dead or cancelled job -,
+``POST /jobs/{id}/cancel``, ``POST /deploys``) append one entry each, refused attempts included
+(outcome ``forbidden``, ``not_found``, ``conflict``). Entries live in a Redis stream in the state
+DB (``keys.audit_log()``), so every ingest replica writes to and reads from the same log; the
+stream id is the time, from the Redis server's clock.
+
+Retention, both applied on every write: at most ``HOOKYARD_AUDIT_MAX_ENTRIES`` entries and none
+older than ``HOOKYARD_AUDIT_RETENTION_SECONDS``; the stream expires as a whole once its newest
+entry is that old, and reads never return an entry past its retention. An entry carries the
+token's *name* only - never the token, its digest, or a request body.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from hookyard import keys
+
+MAX_FIELD_LENGTH = 200
+CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: str
+    at: str
+    who: str
+    action: str
+    job_id: str
+    outcome: str
+    request_id: str
+
+    def view(self) -> dict[str, str]:
+        return {"id": self.id, "at": self.at, "who": self.who, "action": self.action,
+                "job_id": self.job_id, "outcome": self.outcome, "request_id": self.request_id}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _entry(stream_id: bytes | str, fields: dict[Any, Any]) -> AuditEntry:
+    sid = _text(stream_id)
+    ms = int(sid.split("-", 1)[0])
+    values = {_text(k): _text(v) for k, v in fields.items()}
+    return AuditEntry(
+        id=sid,
+        at=datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds"),
+        who=values.get("who", ""), action=values.get("action", ""),
+        job_id=values.get("job_id", ""), outcome=values.get("outcome", ""),
+        request_id=values.get("request_id", ""))
+
+
+class AuditLog:
+    """Append and read audit entries (newest first), capped by count and by age."""
+
+    def __init__(self, client: redis.Redis, *, retention_seconds: int, max_entries: int) -> None:
+        self.client = client
+        self.retention_ms = retention_seconds * 1000
+        self.max_entries = max_entries
+
+    def _oldest_kept_ms(self) -> int:
+        return max(0, int(time.time() * 1000) - self.retention_ms)
+
+    def record(self, *, who: str, action: str, job_id: str, outcome: str,
+               request_id: str = "") -> str:
+        """Append one entry; returns its id. Raises ``redis.RedisError`` when Redis fails."""
+        key = keys.audit_log()
+        fields = {"who": who, "action": action, "job_id": job_id, "outcome": outcome,
+                  "request_id": request_id}
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {k: v[:MAX_FIELD_LENGTH] for k, v in fields.items()},
+                      maxlen=self.max_entries, approximate=False)
+            pipe.xtrim(key, minid=f"{self._oldest_kept_ms()}-0", approximate=False)
+            pipe.pexpire(key, self.retention_ms)
+            entry_id, _, _ = pipe.execute()
+        return _text(entry_id)
+
+    def recent(self, *, limit: int, cursor: str | None = None
+               ) -> tuple[list[AuditEntry], str | None]:
+        """Up to ``limit`` entries, newest first, older than ``cursor`` when given (an entry id
+        from a previous page); and the cursor of the next page, or None. ``ValueError`` on a
+        malformed cursor."""
+        if cursor is not None and not CURSOR.match(cursor):
+            raise ValueError("malformed cursor")
+        newest = f"({cursor}" if cursor else "+"
+        rows = self.client.xrevrange(keys.audit_log(), max=newest,
+                                     min=f"{self._oldest_kept_ms()}-0", count=limit)
+        entries = [_entry(sid, fields) for sid, fields in rows]
+        next_cursor = entries[-1].id if len(entries) == limit else None
+        return entries, next_cursor

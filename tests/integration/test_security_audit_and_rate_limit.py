@@ -1,0 +1,155 @@
+"""Operator actions are audited (who, what, when, outcome) and readable at GET /audit; the status
+API is rate limited per token, counted in Redis so every replica shares the budget."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import falcon.testing
+import pytest
+
+from bundle_support import json_bundle, theme_files
+from hookyard import keys
+from hookyard.audit import AuditLog
+from hookyard.jobs import JobStore
+from hookyard.settings import Settings
+from ingest.app import create_app, ingest_job_store
+from nhanh_payloads import inventory_body
+from platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth, post_webhook
+
+
+def queued_job(client: falcon.testing.TestClient, available: int = 1) -> str:
+    return str(post_webhook(client, inventory_body(["SKU-0"], available=available)).json["jobs"][0])
+
+
+def audit(client: falcon.testing.TestClient, **params: str) -> dict:
+    result = client.simulate_get("/audit", params=params, headers=auth())
+    assert result.status_code == 200, result.text
+    return dict(result.json)
+
+
+def test_cancel_and_retry_are_audited_with_who_what_outcome_and_when_newest_first(client):
+    job_id = queued_job(client)
+
+    cancelled = client.simulate_post(f"/jobs/{job_id}/cancel", headers=auth())
+    replayed = client.simulate_post(f"/jobs/{job_id}/retry", headers=auth())
+    again = client.simulate_post(f"/jobs/{job_id}/retry", headers=auth())
+
+    assert (cancelled.status_code, replayed.status_code, again.status_code) == (200, 202, 409)
+    entries = audit(client)["entries"]
+    assert [(e["who"], e["action"], e["job_id"], e["outcome"]) for e in entries] == [
+        ("ops", "retry", job_id, "conflict"),
+        ("ops", "retry", job_id, "replayed"),
+        ("ops", "cancel", job_id, "cancelled"),
+    ]
+    assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", e["at"])
+               for e in entries)
+    assert entries[0]["request_id"] == again.headers["X-Request-Id"]
+
+
+def test_refused_operator_actions_are_audited_too(client):
+    job_id = queued_job(client)
+
+    forbidden = client.simulate_post(f"/jobs/{job_id}/cancel", headers=auth(SHOP_TOKEN))
+    unknown = client.simulate_post("/jobs/no-such-job/retry", headers=auth())
+
+    assert (forbidden.status_code, unknown.status_code) == (403, 404)
+    outcomes = [(e["who"], e["action"], e["outcome"]) for e in audit(client)["entries"]]
+    assert outcomes == [("ops", "retry", "not_found"), ("acme-bot", "cancel", "forbidden")]
+
+
+def test_requests_without_a_valid_token_leave_no_audit_entry(client, jobs):
+    job_id = queued_job(client)
+    client.simulate_post(f"/jobs/{job_id}/cancel")
+    client.simulate_post(f"/jobs/{job_id}/cancel", headers=auth("guess"))
+    assert jobs.state.exists(keys.audit_log()) == 0
+
+
+def test_accepted_deploys_are_audited(client):
+    answer = client.simulate_post("/deploys", body=json_bundle(theme_files(2)),
+                                  headers={"Content-Type": "application/json",
+                                           **auth(SHOP_TOKEN)})
+    assert answer.status_code == 202, answer.text
+    [entry] = audit(client)["entries"]
+    assert (entry["who"], entry["action"], entry["job_id"], entry["outcome"]) == (
+        "acme-bot", "deploy", answer.json["job_id"], "accepted")
+
+
+def test_the_audit_log_needs_an_admin_token(client):
+    assert client.simulate_get("/audit").status_code == 401
+    assert client.simulate_get("/audit", headers=auth("nope")).status_code == 401
+    shop = client.simulate_get("/audit", headers=auth(SHOP_TOKEN))
+    assert (shop.status_code, shop.json["error"]) == (403, "forbidden")
+
+
+def test_the_audit_log_pages_with_limit_and_cursor(client):
+    job_ids = [queued_job(client, available=n) for n in range(5)]
+    for job_id in job_ids:
+        client.simulate_post(f"/jobs/{job_id}/cancel", headers=auth())
+
+    seen, cursor = [], None
+    while True:
+        page = audit(client, limit="2", **({"cursor": cursor} if cursor else {}))
+        assert len(page["entries"]) <= 2
+        seen += [e["job_id"] for e in page["entries"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(job_ids))
+    for params in ({"limit": "0"}, {"limit": "x"}, {"cursor": "not-a-cursor"}):
+        bad = client.simulate_get("/audit", params=params, headers=auth())
+        assert (bad.status_code, bad.json["error"]) == (400, "bad_request"), params
+
+
+def test_the_audit_log_keeps_at_most_max_entries_and_nothing_past_its_retention(jobs: JobStore):
+    log = AuditLog(jobs.state, retention_seconds=3600, max_entries=3)
+    jobs.state.xadd(keys.audit_log(), {"who": "ops", "action": "cancel", "job_id": "ancient",
+                                       "outcome": "cancelled"}, id="1000-0")
+    assert log.recent(limit=10)[0] == []  # older than the retention: never returned
+
+    for n in range(5):
+        log.record(who="ops", action="cancel", job_id=f"job-{n}", outcome="cancelled")
+
+    entries, cursor = log.recent(limit=10)
+    assert [e.job_id for e in entries] == ["job-4", "job-3", "job-2"] and cursor is None
+    assert jobs.state.xlen(keys.audit_log()) == 3
+    assert 0 < jobs.state.pttl(keys.audit_log()) <= 3600 * 1000
+
+
+def rate_limited_client(settings: Settings, limit: int) -> falcon.testing.TestClient:
+    limited = dataclasses.replace(settings, api_rate_limit_per_minute=limit)
+    return falcon.testing.TestClient(create_app(limited, jobs=ingest_job_store(limited)))
+
+
+def test_the_status_api_is_rate_limited_per_token_with_retry_after(settings, jobs):
+    replica = rate_limited_client(settings, 3)
+    answers = [replica.simulate_get("/queues", headers=auth()) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[-1].json["error"] == "rate_limited" and "HOOKYARD_API_RATE_LIMIT" in \
+        answers[-1].json["message"]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    assert ADMIN_TOKEN not in answers[-1].text
+    # another token has its own budget
+    assert replica.simulate_get("/jobs", headers=auth(SHOP_TOKEN)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/jobs/x", "/queues", "/queues/deploy/dead",
+                                  "/audit"])
+def test_every_status_endpoint_counts_against_the_budget_shared_by_all_replicas(
+        settings, jobs, path):
+    first, second = rate_limited_client(settings, 2), rate_limited_client(settings, 2)
+    first.simulate_get(path, headers=auth())
+    second.simulate_get(path, headers=auth())
+    over = first.simulate_get(path, headers=auth())
+    assert (over.status_code, over.json["error"]) == (429, "rate_limited")
+    assert jobs.state.zcard(keys.api_rate("ops")) == 2
+
+
+def test_operator_actions_count_against_the_budget(settings, jobs):
+    replica = rate_limited_client(settings, 1)
+    job_id = queued_job(replica)
+    assert replica.simulate_post(f"/jobs/{job_id}/cancel", headers=auth()).status_code == 200
+    over = replica.simulate_post(f"/jobs/{job_id}/retry", headers=auth())
+    assert over.status_code == 429 and jobs.get(job_id)["state"] == "cancelled"
