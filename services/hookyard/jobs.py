@@ -187,8 +187,15 @@ class JobStore:
             self.settings.dedupe_ttl_seconds if dedupe_key else 0,
             now,
             ids_json,
+            len(jobs),
         ]
+        encoded_source_events: dict[int, str] = {}
         for job in jobs:
+            source_event = "null"
+            if job.source_event:
+                # Items of one delivery share one source event: encode it once.
+                source_event = encoded_source_events.setdefault(id(job.source_event),
+                                                                dumps(job.source_event))
             record = {
                 "id": job.job_id,
                 "queue": job.queue,
@@ -199,7 +206,7 @@ class JobStore:
                 "shop": job.shop or "",
                 "entity": job.entity or "",
                 "payload": dumps(job.payload),
-                "source_event": dumps(job.source_event) if job.source_event else "null",
+                "source_event": source_event,
                 "created_at": str(now),
                 "updated_at": str(now),
                 "priority": str(job.priority),
@@ -220,8 +227,10 @@ class JobStore:
             if job.batch_kind:
                 record["batch_kind"] = job.batch_kind
             coalesce = list(job.coalesce_fields) if job.batch_kind else []
-            args += [job.job_id, message.redis_message_id, message.data, dumps(record),
-                     dumps(coalesce)]
+            args += [job.job_id, message.redis_message_id, message.data, len(record)]
+            for name, value in record.items():
+                args += [name, value]
+            args += [len(coalesce), *coalesce]
         accepted, ids, seq = self._accept(keys=script_keys, args=args)
         return Accepted(job_ids=tuple(json.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))
