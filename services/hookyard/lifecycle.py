@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+import redis
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.common import compute_backoff
 from dramatiq.middleware import Middleware, SkipMessage
@@ -31,6 +32,12 @@ from hookyard.jobs import HandedOff, JobStore, Superseded
 from hookyard.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+WORKER_DIED = {"code": "worker_died", "type": "WorkerDied",
+               "message": "The job's previous run ended with its worker process (killed or out "
+                          "of memory); it runs again after a backoff."}
+"""The ``error`` of a job whose run died with its worker (see ``_back_off_after_worker_death``)."""
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
@@ -69,6 +76,8 @@ class JobLifecycle(Middleware):
         self._jobs = jobs
         self._lock = threading.Lock()
         self._running = threading.local()
+        self._thread_jobs = threading.local()
+        self._broker_client: redis.Redis | None = None
 
     @property
     def actor_options(self) -> set[str]:
@@ -77,18 +86,32 @@ class JobLifecycle(Middleware):
 
     @property
     def jobs(self) -> JobStore:
-        if self._jobs is None:
-            with self._lock:
-                if self._jobs is None:
-                    from hookyard.broker import broker_client, state_client
+        """The job store of the calling worker thread.
 
-                    self._jobs = JobStore(self.settings, state=state_client(self.settings),
-                                          broker=broker_client(self.settings))
-        return self._jobs
+        Each worker thread gets its own store on its own state-DB connection: start and finish
+        are the only Redis calls a job makes from its thread, and a shared pool would make each
+        of them check a connection out (with a readiness poll) and back in."""
+        if self._jobs is not None:
+            return self._jobs
+        store: JobStore | None = getattr(self._thread_jobs, "store", None)
+        if store is None:
+            from hookyard.broker import broker_client, state_client
+
+            with self._lock:
+                if self._broker_client is None:
+                    self._broker_client = broker_client(self.settings)
+            store = JobStore(self.settings, broker=self._broker_client,
+                             state=state_client(self.settings, single_connection=True))
+            self._thread_jobs.store = store
+        return store
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         queue = message.queue_name
-        verdict = self.jobs.start(message.message_id, queue, message.options["redis_message_id"])
+        rmid = message.options["redis_message_id"]
+        verdict = self.jobs.start(message.message_id, queue, rmid)
+        if verdict.verdict == "suspect":
+            self._back_off_after_worker_death(message, verdict.attempts)
+            raise SkipMessage(verdict.verdict)
         if verdict.verdict != "run":
             outcome = {"dead": "dead_delivery_cap"}.get(verdict.verdict, "skipped")
             metrics.jobs_total.labels(queue, outcome).inc()
@@ -140,6 +163,26 @@ class JobLifecycle(Middleware):
                 return
         self.jobs.finish(job_id, queue, rmid, "failed", error=error)
         metrics.jobs_total.labels(queue, "failed").inc()
+
+    def _back_off_after_worker_death(self, message: MessageProxy, attempts: int) -> None:
+        """The job's previous run died with its worker (SIGKILL, OOM). Its message came back
+        together with every other message that worker held, so running it at once would run it
+        next to the same jobs again: a poison job would take them down with it each time, until
+        the delivery cap dead-letters innocent jobs too. So it is re-run after a jittered backoff
+        (as a retry, without spending an attempt), which spreads those jobs apart."""
+        record = self.jobs.get(message.message_id)
+        if record is None:
+            return
+        _, delay_ms = compute_backoff(max(0, attempts - 1),
+                                     factor=int(self.settings.retry_base_seconds * 1000),
+                                     max_backoff=int(self.settings.retry_max_seconds * 1000),
+                                     jitter=True)
+        error = {**WORKER_DIED, "next_attempt_in_seconds": round(delay_ms / 1000, 3)}
+        self.jobs.retry(record, message.options["redis_message_id"], delay_ms=delay_ms,
+                        error=error)
+        metrics.jobs_total.labels(message.queue_name, "retried").inc()
+        log.warning("job %s: its previous run died with its worker; re-run in %.1fs",
+                    message.message_id, delay_ms / 1000)
 
     def retry_delay_ms(self, attempts: int, exception: BaseException) -> int:
         return retry_delay_ms(self.settings, attempts, exception)

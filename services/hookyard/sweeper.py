@@ -18,13 +18,14 @@ on meanwhile is left alone, and the replaced copy is skipped if it is ever deliv
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hookyard import keys, metrics
-from hookyard.jobs import ACTIVE_STATES, JobStore, now_ms
+from hookyard.jobs import ACTIVE_STATES, TERMINAL_STATES, JobStore, now_ms
 from hookyard.settings import QUEUES
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ return 0
 @dataclass
 class SweepReport:
     requeued: list[str] = field(default_factory=list)
+    dropped: int = 0
     trimmed: int = 0
 
 
@@ -74,6 +76,7 @@ class Sweeper:
             held = self._held_message_ids(queue)
             for state in ACTIVE_STATES:
                 report.requeued += self._recover(queue, state, held)
+            report.dropped += self._drop_dead_copies(queue)
             report.trimmed += self._trim(queue)
         for job_id in report.requeued:
             log.warning("sweeper re-enqueued job %s (its message was lost or stranded)", job_id)
@@ -153,6 +156,54 @@ class Sweeper:
         if state == "running":
             return idle_ms > self.settings.time_limit_seconds(queue) * 1000 + grace_ms
         return idle_ms > self.settings.stranded_after_seconds * 1000
+
+    def _drop_dead_copies(self, queue: str) -> int:
+        """Delete messages a live worker holds that can never run: their job ended, or they are
+        not the job's current message. A Redis blip in the middle of a fetch leaves such copies
+        in the worker's ack set (the fetch moved them there, the answer never arrived), and
+        Dramatiq only hands back a worker's messages when the worker dies. Harmless to the jobs
+        (the fence skips them), but they would sit in the broker for as long as the worker lives,
+        counted as in flight. Deleting one is safe whatever the worker does next: running it
+        would be skipped, acking it is a no-op."""
+        broker = self.jobs.broker
+        alive_after = now_ms() - self.settings.heartbeat_timeout_seconds * 1000
+        old_ms = now_ms() - self.settings.sweep_grace_seconds * 1000
+        dropped = 0
+        for worker in broker.zrangebyscore(keys.broker_heartbeats(), alive_after, "+inf"):
+            for name, messages in ((queue, keys.broker_messages(queue)),
+                                   (f"{queue}.DQ", keys.broker_delay_messages(queue))):
+                acks = keys.broker_acks(worker.decode(), name)
+                rmids = sorted(broker.smembers(acks))[:BATCH]
+                if not rmids:
+                    continue
+                doomed = []
+                for rmid, data in zip(rmids, broker.hmget(messages, rmids), strict=True):
+                    if data is None:
+                        doomed.append(rmid)
+                        continue
+                    try:
+                        message = json.loads(data)
+                        job_id, sent_ms = message["message_id"], message["message_timestamp"]
+                    except (ValueError, TypeError, KeyError):
+                        continue  # not a message we can read: leave it alone
+                    if int(sent_ms) > old_ms:
+                        continue
+                    state, current = self.jobs.state.hmget(keys.job(str(job_id)), "state",
+                                                           "rmid")
+                    if state is None:
+                        continue  # a plain message without a job record: not ours to judge
+                    if current != rmid or state.decode() in TERMINAL_STATES:
+                        doomed.append(rmid)
+                if doomed:
+                    pipe = broker.pipeline(transaction=False)
+                    pipe.srem(acks, *doomed)
+                    pipe.hdel(messages, *doomed)
+                    pipe.execute()
+                    dropped += len(doomed)
+        if dropped:
+            log.info("sweeper dropped %d dead message copies of %s held by live workers",
+                     dropped, queue)
+        return dropped
 
     # --- retention ---------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@
 --   stale      this message is not the job's current one (it was re-enqueued since)
 --   terminal   the job already ended (e.g. cancelled while waiting)
 --   dead       the job was handed out max_deliveries times already: its workers keep dying
+--   suspect    the job's previous delivery died mid-run (the record still says running): the
+--              caller re-runs it only after a backoff (see hookyard.lifecycle), nothing written
 local rmid, now, max_deliveries = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local job = KEYS[1]
 if redis.call('EXISTS', job) == 0 then
@@ -32,6 +34,9 @@ if tonumber(attempts) >= max_deliveries then
   redis.call('ZADD', KEYS[5], now, id)
   redis.call('HINCRBY', KEYS[6], 'failed', 1)
   return {'dead', tonumber(attempts), tonumber(max_attempts)}
+end
+if state == 'running' then
+  return {'suspect', tonumber(attempts), tonumber(max_attempts)}
 end
 attempts = redis.call('HINCRBY', job, 'attempts', 1)
 redis.call('HSET', job, 'state', 'running', 'updated_at', now)

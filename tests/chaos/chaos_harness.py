@@ -1,0 +1,857 @@
+"""A fault-injection run of the whole stack, judged against a ledger the faults never touch.
+
+The stack is the production one: gunicorn ingest, worker processes (supervised: restarted
+when they exit, as Kubernetes would), Redis with an AOF, and the Shopify sandbox. Senders post
+webhooks with known ids and re-send every one that got no definite answer (timeout, connection
+error, 5xx), as Nhanh does. A seeded nemesis SIGKILLs workers every few seconds, SIGTERMs one,
+kills a gunicorn worker, kills and restarts Redis, pauses Redis, and makes the sandbox answer
+429 and 5xx bursts. A few poison jobs kill every worker that runs them. Then the run drains and
+is judged (Jepsen's sets):
+
+- lost: accepted (200) but never processed to a terminal state. Must be empty.
+- unexpected: processed (a job record, a value in Shopify) but never accepted. Must be empty.
+- recovered: accepted only after a re-send. Counted.
+- duplicated: a value written to Shopify more than once, or a job run more than once. Counted;
+  ingest itself must never make two jobs of one delivered item (checked by body sha256).
+
+Plus: every accepted job ended succeeded, superseded or (poison only) failed after exactly
+``HOOKYARD_MAX_DELIVERIES`` deliveries; the broker's queues are empty; the sandbox's budget was
+never exceeded; Shopify holds the newest accepted value of every SKU and customer.
+
+The ledger is a dict in this process (dumped to ``ledger.json``): nothing the nemesis touches.
+``run_chaos`` is used by ``tests/chaos/test_chaos.py`` (CI size) and ``tests/chaos/run.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from hookyard import keys
+from hookyard.jobs import JobStore, NewJob
+from hookyard.redis_server import RedisServer, free_port
+from hookyard.settings import QUEUES, Settings
+from hookyard_sandbox.client import SandboxClient
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests"
+for _path in (TESTS, TESTS / "e2e"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN, product_id  # noqa: E402
+from platform_support import SHOPIFY_TOKEN, platform_env  # noqa: E402
+from sandbox_process import SandboxProcess  # noqa: E402
+
+MIN_KILLS = 3  # periodic worker SIGKILLs, even when the sending is over sooner
+SYNC_QUEUES = ("inventory-sync", "customer-sync")
+TERMINAL = {"succeeded", "superseded", "failed", "cancelled"}
+
+# Settings of the stack under test. Short timeouts make a killed worker's jobs come back in
+# seconds; retries are generous enough that a job survives the injected Shopify bursts and
+# the kills of the batches it is part of; records are kept so that every job can be judged.
+CHAOS_SETTINGS = {
+    "HOOKYARD_HEARTBEAT_TIMEOUT_SECONDS": "2",
+    "HOOKYARD_WORKER_THREADS": "4",
+    "HOOKYARD_WORKER_SHUTDOWN_TIMEOUT_SECONDS": "5",
+    "HOOKYARD_SWEEP_INTERVAL_SECONDS": "1",
+    "HOOKYARD_SWEEP_GRACE_SECONDS": "2",
+    "HOOKYARD_STRANDED_AFTER_SECONDS": "30",
+    "HOOKYARD_SYNC_TIME_LIMIT_SECONDS": "60",
+    "HOOKYARD_MAX_RETRIES": "8",
+    "HOOKYARD_MAX_DELIVERIES": "10",
+    "HOOKYARD_RETRY_BASE_SECONDS": "0.1",
+    "HOOKYARD_RETRY_MAX_SECONDS": "1",
+    "HOOKYARD_SUCCEEDED_RETENTION_COUNT": "10000000",
+    "HOOKYARD_SHOPIFY_MAX_THROTTLE_WAIT_SECONDS": "10",
+    "HOOKYARD_SHOPIFY_TIMEOUT_SECONDS": "5",
+    "HOOKYARD_INGEST_WORKERS": "2",
+    "HOOKYARD_INGEST_THREADS": "8",
+    "HOOKYARD_INGEST_REDIS_TIMEOUT_SECONDS": "0.5",
+    "HOOKYARD_LOG_LEVEL": "WARNING",
+    "HOOKYARD_METRICS_PORT": "0",
+}
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    webhooks: int = 500
+    seed: int = 1
+    senders: int = 8
+    skus: int = 60
+    customers: int = 30
+    poison: int = 3
+    inventory_workers: int = 2
+    customer_workers: int = 2
+    kill_every_seconds: tuple[float, float] = (3.0, 6.0)
+    appendfsync: str = "always"
+    send_timeout_seconds: float = 5.0
+    give_up_after_seconds: float = 180.0
+    drain_timeout_seconds: float = 300.0
+    faults: bool = True
+    workdir: Path | None = None
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+
+@dataclass
+class Send:
+    at: float
+    outcome: str  # "200", "503", "timeout", "connection_error", ...
+
+
+@dataclass
+class Webhook:
+    id: int
+    kind: str  # inventory | customer
+    values: dict[str, int]  # entity (SKU or Nhanh customer id) -> value this webhook sets
+    body: bytes = field(repr=False)
+    sender: int = 0
+    sends: list[Send] = field(default_factory=list)
+    job_ids: list[str] = field(default_factory=list)
+    accepted_at: float | None = None
+    duplicate_answer: bool = False
+    rejected: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.accepted_at is not None
+
+
+@dataclass
+class Poison:
+    job_id: str
+    accepted_at: float | None = None
+    tries: int = 0
+
+
+class Ledger:
+    """Every send and its answer, in this process only (the nemesis never touches it)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.webhooks: dict[int, Webhook] = {}
+        self.poison: dict[str, Poison] = {}
+        self.events: list[tuple[float, str]] = []
+        self.started = time.monotonic()
+        self.sent = 0
+
+    def event(self, text: str) -> None:
+        with self.lock:
+            self.events.append((round(time.monotonic() - self.started, 2), text))
+
+    def record_send(self, webhook: Webhook, outcome: str, answer: dict[str, Any] | None) -> None:
+        with self.lock:
+            webhook.sends.append(Send(round(time.monotonic() - self.started, 3), outcome))
+            if answer is not None and outcome == "200":
+                webhook.job_ids = list(answer.get("jobs") or [])
+                webhook.duplicate_answer = bool(answer.get("duplicate"))
+                webhook.accepted_at = time.monotonic() - self.started
+                self.sent += 1
+
+    def dump(self, path: Path) -> None:
+        with self.lock:
+            data = {
+                "webhooks": [{**{k: v for k, v in asdict(w).items() if k != "body"}}
+                             for w in self.webhooks.values()],
+                "poison": [asdict(p) for p in self.poison.values()],
+                "events": self.events,
+            }
+        path.write_text(json.dumps(data, indent=1))
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+class Proc:
+    """One process of the stack, its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path):
+        self.name = name
+        self.command = command
+        self.env = env
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        self.exits: list[int] = []
+
+    def start(self) -> None:
+        self.starts += 1
+        log = (self.workdir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
+                                        stderr=subprocess.STDOUT, cwd=ROOT)
+        log.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process and self.process.poll() is None else None
+
+    def send(self, signum: int) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            return False
+        self.process.send_signal(signum)
+        return True
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def tail(self, chars: int = 3000) -> str:
+        path = self.workdir / f"{self.name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+class Supervisor:
+    """Restarts worker processes that exit, as a Deployment's ReplicaSet would."""
+
+    def __init__(self, procs: list[Proc], ledger: Ledger, restart_delay: float = 0.5) -> None:
+        self.procs = procs
+        self.ledger = ledger
+        self.restart_delay = restart_delay
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+
+    def start(self) -> None:
+        for proc in self.procs:
+            proc.start()
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            with self.lock:
+                for proc in self.procs:
+                    code = proc.process.poll() if proc.process else None
+                    if code is not None:
+                        proc.exits.append(code)
+                        self.ledger.event(f"supervisor: {proc.name} exited {code}, restarting")
+                        time.sleep(self.restart_delay)
+                        proc.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for proc in self.procs:
+            proc.send(signal.SIGTERM)
+        for proc in self.procs:
+            proc.stop(timeout=15)
+
+
+def gunicorn_children(master_pid: int) -> list[int]:
+    path = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    try:
+        return [int(pid) for pid in path.read_text().split()]
+    except OSError:
+        return []
+
+
+# --- the stack ------------------------------------------------------------------------------
+
+
+class ChaosStack:
+    def __init__(self, config: ChaosConfig, workdir: Path, ledger: Ledger) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.ledger = ledger
+        self.redis = RedisServer(directory=workdir / "redis", appendfsync=config.appendfsync)
+        self.sandbox_process: SandboxProcess | None = None
+        self.ingest: Proc | None = None
+        self.workers: list[Proc] = []
+        self.supervisor: Supervisor | None = None
+
+    def start(self) -> None:
+        self.redis.start()
+        self.sandbox_process = SandboxProcess()
+        self.sandbox_process.wait_ready()
+        self.sandbox = SandboxClient(self.sandbox_process.url, timeout_seconds=30)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               **platform_env(self.redis.url(0), self.sandbox_process.url, **CHAOS_SETTINGS)}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.env = env
+        self.settings = Settings.from_env(env)
+        self.jobs = JobStore(self.settings,
+                             state=redis.Redis(port=self.redis.port, db=1, socket_timeout=5),
+                             broker=redis.Redis(port=self.redis.port, db=0, socket_timeout=5))
+        self.ingest_port = free_port()
+        self.ingest_url = f"http://127.0.0.1:{self.ingest_port}"
+        ingest_env = {**env, "HOOKYARD_INGEST_BIND": f"127.0.0.1:{self.ingest_port}",
+                      "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=self.workdir)}
+        self.ingest = Proc("ingest", [sys.executable, "-m", "gunicorn", "-c",
+                                      "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
+                           ingest_env, self.workdir)
+        self.ingest.start()
+        self._wait(lambda: _ok(f"{self.ingest_url}/readyz"), 30, self.ingest)
+        pythonpath = os.pathsep.join(p for p in (str(TESTS / "e2e"), env.get("PYTHONPATH"))
+                                     if p)
+        for i in range(self.config.inventory_workers):
+            self.workers.append(Proc(f"inventory-sync-{i}",
+                                     [sys.executable, "-m", "workers.inventory_sync"], env,
+                                     self.workdir))
+        for i in range(self.config.customer_workers):
+            # The production customer-sync worker plus the poison actor `crash_the_worker`.
+            self.workers.append(Proc(f"customer-sync-{i}",
+                                     [sys.executable, "-m", "crashing_worker"],
+                                     {**env, "PYTHONPATH": pythonpath}, self.workdir))
+        self.supervisor = Supervisor(self.workers, self.ledger)
+        self.supervisor.start()
+        want = {"inventory-sync": self.config.inventory_workers,
+                "customer-sync": self.config.customer_workers}
+        self._wait(lambda: all(self.jobs.queue_stats(SYNC_QUEUES)[q]["consumers"] >= n
+                               for q, n in want.items()), 60)
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float,
+              proc: Proc | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if proc is not None and proc.process and proc.process.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
+            if time.monotonic() > deadline:
+                logs = "\n".join(f"--- {p.name}\n{p.tail(1500)}"
+                                 for p in [*(self.workers), *([self.ingest] if self.ingest
+                                                              else [])])
+                raise TimeoutError(f"not ready within {timeout}s\n{logs}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        if self.ingest is not None:
+            self.ingest.stop()
+        if self.sandbox_process is not None:
+            self.sandbox_process.stop()
+        if self.redis.process is not None and self.redis.process.poll() is None:
+            os.kill(self.redis.process.pid, signal.SIGCONT)
+        self.redis.stop()
+
+
+def _ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+# --- the workload ---------------------------------------------------------------------------
+
+
+def sku_name(i: int) -> str:
+    return f"CH-{i:03d}"
+
+
+def customer_id(i: int) -> str:
+    return f"C{i:03d}"
+
+
+def customer_mobile(i: int) -> str:
+    return f"09{i:08d}"
+
+
+def seed_shop(sandbox: SandboxClient, config: ChaosConfig) -> None:
+    sandbox.create_shop({
+        "id": "acme", "token": SHOPIFY_TOKEN, "domain": "acme.myshopify.com",
+        "plan": "standard",
+        "locations": [{"id": LOCATION, "name": "Main"}],
+        "products": [{"title": "Chaos", "variants": [
+            {"sku": sku_name(i), "inventory": {"Main": 0}} for i in range(config.skus)]}],
+        "customers": [{"email": f"c{i}@example.vn", "phone": "+84" + customer_mobile(i)[1:],
+                       "firstName": f"Khách {i}"} for i in range(config.customers)],
+        "themes": [],
+    })
+    # Serve even when the bucket is short, and count it: Hookyard must pace itself.
+    sandbox.set_faults("acme", enforce_throttle=False)
+
+
+def make_webhooks(config: ChaosConfig, rng: random.Random) -> list[Webhook]:
+    """Webhook i is sent by sender i % senders, which owns a disjoint share of the SKUs and
+    customers: so the ledger alone knows each entity's newest accepted value (the last one its
+    sender got a 200 for). Every value is unique (i + 1): each body is distinct, and a value in
+    Shopify names the webhook it came from."""
+    webhooks = []
+    for i in range(config.webhooks):
+        sender = i % config.senders
+        value = i + 1
+        if rng.random() < 0.6:
+            own = [sku_name(s) for s in range(config.skus) if s % config.senders == sender]
+            skus = rng.sample(own, min(len(own), rng.randint(1, 3)))
+            data = {str(product_id(sku)): {
+                "id": product_id(sku), "code": sku, "available": value, "remain": value,
+                "depots": {DEPOT: {"available": value, "remain": value}}} for sku in skus}
+            values = dict.fromkeys(skus, value)
+            kind, event = "inventory", "inventoryChange"
+        else:
+            own_c = [c for c in range(config.customers) if c % config.senders == sender]
+            chosen = rng.sample(own_c, min(len(own_c), rng.randint(1, 2)))
+            data = [{"id": customer_id(c), "totalSpent": value, "mobile": customer_mobile(c)}
+                    for c in chosen]
+            values = {customer_id(c): value for c in chosen}
+            kind, event = "customer", "customerUpdate"
+        document = {"event": event, "businessId": BUSINESS_ID, "data": data,
+                    "webhooksVerifyToken": TOKEN}
+        body = json.dumps(document, ensure_ascii=False).encode()
+        webhooks.append(Webhook(id=i, kind=kind, values=values, body=body, sender=sender))
+    return webhooks
+
+
+def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
+             config: ChaosConfig) -> None:
+    """Each sender posts its webhooks in order, re-sending each until a definite answer."""
+
+    def sender(mine: list[Webhook]) -> None:
+        session = requests.Session()
+        url = f"{stack.ingest_url}/webhooks/nhanh"
+        for webhook in mine:
+            deadline = time.monotonic() + config.give_up_after_seconds
+            pause = 0.1
+            while True:
+                answer: dict[str, Any] | None = None
+                try:
+                    response = session.post(url, data=webhook.body, timeout=(
+                        2, config.send_timeout_seconds),
+                        headers={"Content-Type": "application/json"})
+                    outcome = str(response.status_code)
+                    if response.status_code == 200:
+                        answer = response.json()
+                except requests.Timeout:
+                    outcome = "timeout"
+                except requests.ConnectionError:
+                    outcome = "connection_error"
+                    session = requests.Session()
+                ledger.record_send(webhook, outcome, answer)
+                if outcome == "200":
+                    break
+                if outcome.isdigit() and 400 <= int(outcome) < 500:
+                    webhook.rejected = outcome  # a definite "no": never re-sent
+                    break
+                if time.monotonic() > deadline:
+                    webhook.rejected = f"gave up after {outcome}"
+                    break
+                time.sleep(pause)
+                pause = min(2.0, pause * 2)
+
+    by_sender: dict[int, list[Webhook]] = defaultdict(list)
+    for webhook in webhooks:
+        by_sender[webhook.sender].append(webhook)
+    threads = [threading.Thread(target=sender, args=(mine,), name=f"sender-{s}", daemon=True)
+               for s, mine in by_sender.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def submit_poison(stack: ChaosStack, ledger: Ledger, poison: Poison) -> None:
+    """A job that SIGKILLs every worker running it; submitted straight to Redis. Re-tried with
+    the same id and dedupe key until Redis confirms, so it exists exactly once."""
+    job = NewJob(queue="customer-sync", actor="crash_the_worker", payload={}, shop="acme",
+                 job_id=poison.job_id)
+    while True:
+        poison.tries += 1
+        try:
+            stack.jobs.submit([job], dedupe_key=keys.dedupe("chaos", poison.job_id))
+            poison.accepted_at = time.monotonic() - ledger.started
+            ledger.event(f"poison {poison.job_id} accepted")
+            return
+        except redis.RedisError:
+            time.sleep(0.5)
+
+
+# --- the nemesis ----------------------------------------------------------------------------
+
+
+class Nemesis:
+    """Seeded faults: periodic worker SIGKILLs while sending, and one-off faults triggered at
+    fixed fractions of the webhooks sent (so they land mid-run whatever the speed)."""
+
+    def __init__(self, stack: ChaosStack, ledger: Ledger, config: ChaosConfig,
+                 rng: random.Random) -> None:
+        self.stack = stack
+        self.ledger = ledger
+        self.config = config
+        self.rng = rng
+        self.counts: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nemesis", daemon=True)
+        poison = [Poison(job_id=f"00000000-poison-{i:04d}-{rng.getrandbits(32):08x}")
+                  for i in range(config.poison)]
+        for p in poison:
+            ledger.poison[p.job_id] = p
+        self.one_offs: list[tuple[float, str, Callable[[], None]]] = sorted([
+            *((0.05 + 0.3 * i, f"poison job {p.job_id}", self._poison(p))
+              for i, p in enumerate(poison)),
+            *(() if not config.faults else (
+                (0.12, "sandbox 429 burst", lambda: self._sandbox(throttle_next=8,
+                                                                  retry_after_seconds=0.5)),
+                (0.20, "SIGKILL a gunicorn worker", self._kill_gunicorn_worker),
+                (0.30, "SIGKILL Redis, restart it", self._kill_redis),
+                (0.42, "sandbox 5xx burst (503)", lambda: self._sandbox(fail_next=3,
+                                                                        fail_status=503)),
+                (0.52, "SIGSTOP Redis for 3 s", self._pause_redis),
+                (0.64, "SIGTERM a worker", self._term_worker),
+                (0.74, "sandbox 429 burst", lambda: self._sandbox(throttle_next=8,
+                                                                  retry_after_seconds=1)),
+                (0.84, "sandbox 5xx burst (502)", lambda: self._sandbox(fail_next=3,
+                                                                        fail_status=502)),
+            )),
+        ], key=lambda item: item[0])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _progress(self) -> float:
+        return self.ledger.sent / max(1, self.config.webhooks)
+
+    def _run(self) -> None:
+        pending = list(self.one_offs)
+        low, high = self.config.kill_every_seconds
+        next_kill = time.monotonic() + self.rng.uniform(low, high)
+        while not self._stop.is_set():
+            while pending and self._progress() >= pending[0][0]:
+                _, name, action = pending.pop(0)
+                self.ledger.event(f"nemesis: {name}")
+                try:
+                    action()
+                except Exception as exc:
+                    self.ledger.event(f"nemesis: {name} failed: {exc!r}")
+            kills_wanted = self._progress() < 1 or self.counts["worker_sigkill"] < MIN_KILLS
+            if self.config.faults and time.monotonic() >= next_kill and kills_wanted:
+                self._kill_worker()
+                next_kill = time.monotonic() + self.rng.uniform(low, high)
+            self._stop.wait(0.05)
+        for _, name, action in pending:  # never skip a fault: a fast run still gets them all
+            self.ledger.event(f"nemesis (late): {name}")
+            action()
+
+    def _poison(self, poison: Poison) -> Callable[[], None]:
+        def submit() -> None:
+            threading.Thread(target=submit_poison, args=(self.stack, self.ledger, poison),
+                             daemon=True).start()
+            self.counts["poison_submitted"] += 1
+        return submit
+
+    def _kill_worker(self) -> None:
+        supervisor = self.stack.supervisor
+        assert supervisor is not None
+        with supervisor.lock:
+            victim = self.rng.choice([w for w in self.stack.workers if w.pid is not None])
+            if victim.send(signal.SIGKILL):
+                self.counts["worker_sigkill"] += 1
+                self.ledger.event(f"nemesis: SIGKILL {victim.name}")
+
+    def _term_worker(self) -> None:
+        supervisor = self.stack.supervisor
+        assert supervisor is not None
+        with supervisor.lock:
+            victim = self.rng.choice([w for w in self.stack.workers if w.pid is not None])
+            if victim.send(signal.SIGTERM):
+                self.counts["worker_sigterm"] += 1
+                self.ledger.event(f"nemesis: SIGTERM {victim.name}")
+
+    def _kill_gunicorn_worker(self) -> None:
+        assert self.stack.ingest is not None and self.stack.ingest.pid is not None
+        children = gunicorn_children(self.stack.ingest.pid)
+        if children:
+            os.kill(self.rng.choice(children), signal.SIGKILL)
+            self.counts["gunicorn_worker_sigkill"] += 1
+
+    def _kill_redis(self) -> None:
+        self.stack.redis.kill()
+        self.counts["redis_sigkill"] += 1
+        time.sleep(1.0)
+        self.stack.redis.start(timeout=60)
+        self.ledger.event("nemesis: Redis is back")
+
+    def _pause_redis(self) -> None:
+        process = self.stack.redis.process
+        assert process is not None
+        process.send_signal(signal.SIGSTOP)
+        self.counts["redis_sigstop"] += 1
+        time.sleep(3.0)
+        process.send_signal(signal.SIGCONT)
+
+    def _sandbox(self, **faults: Any) -> None:
+        self.stack.sandbox.set_faults("acme", **faults)
+        kind = "sandbox_429_burst" if "throttle_next" in faults else "sandbox_5xx_burst"
+        self.counts[kind] += 1
+
+
+# --- draining and judging -------------------------------------------------------------------
+
+
+def queue_keys() -> list[tuple[str, str]]:
+    """(Redis type, key) of every broker structure that must end empty."""
+    names = []
+    for queue in QUEUES:
+        names += [("list", keys.broker_queue(queue)), ("hash", keys.broker_messages(queue)),
+                  ("list", keys.broker_queue(f"{queue}.DQ")),
+                  ("hash", keys.broker_delay_messages(queue))]
+    return names
+
+
+def active_jobs(stack: ChaosStack) -> int:
+    pipe = stack.jobs.state.pipeline(transaction=False)
+    for queue in QUEUES:
+        for state in ("queued", "running", "retrying"):
+            pipe.zcard(keys.jobs_in_state(queue, state))
+    return int(sum(pipe.execute()))
+
+
+def waiting_messages(stack: ChaosStack) -> int:
+    pipe = stack.jobs.broker.pipeline(transaction=False)
+    for kind, key in queue_keys():
+        (pipe.llen if kind == "list" else pipe.hlen)(key)
+    return int(sum(pipe.execute()))
+
+
+def drain(stack: ChaosStack, ledger: Ledger, job_ids: list[str], timeout: float) -> float:
+    """Wait until every accepted job ended and no job is queued, running or retrying."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        try:
+            records = stack.jobs.get_many(job_ids)
+            open_jobs = sum(1 for r in records if r is None or r["state"] not in TERMINAL)
+            if open_jobs == 0 and active_jobs(stack) == 0 and waiting_messages(stack) == 0:
+                return time.monotonic() - started
+        except redis.RedisError:
+            open_jobs = -1
+        if time.monotonic() > deadline:
+            ledger.event(f"drain timed out with {open_jobs} accepted jobs not ended")
+            return time.monotonic() - started
+        time.sleep(0.5)
+
+
+@dataclass
+class ChaosReport:
+    seed: int
+    webhooks: int
+    items: int
+    poison: int
+    appendfsync: str
+    durations: dict[str, float]
+    faults: dict[str, int]
+    lost: list[str]
+    unexpected: list[str]
+    recovered: int
+    recovered_duplicate_answers: int
+    duplicated_writes: int
+    rerun_jobs: int
+    ingest_duplicates: list[str]
+    states: dict[str, int]
+    bad_states: list[str]
+    poison_outcomes: list[dict[str, Any]]
+    non_empty_queue_keys: dict[str, int]
+    sandbox_stats: dict[str, Any]
+    stale_values: list[str]
+    rejected_webhooks: list[str]
+    sends: dict[str, int]
+    worker_restarts: int
+    events: list[tuple[float, str]]
+
+    def problems(self) -> list[str]:
+        """Every broken promise, one line each (empty when the run passed)."""
+        found = []
+        for name in ("lost", "unexpected", "ingest_duplicates", "bad_states", "stale_values",
+                     "rejected_webhooks"):
+            if getattr(self, name):
+                found.append(f"{name}: {getattr(self, name)[:20]}")
+        if self.non_empty_queue_keys:
+            found.append(f"queue keys not empty: {self.non_empty_queue_keys}")
+        if self.sandbox_stats.get("budget_exceeded"):
+            found.append(f"Shopify budget exceeded {self.sandbox_stats['budget_exceeded']}x")
+        return found
+
+    def summary(self) -> str:
+        d = self.durations
+        return "\n".join([
+            f"chaos run: seed={self.seed} webhooks={self.webhooks} items={self.items} "
+            f"poison={self.poison} appendfsync={self.appendfsync}",
+            f"  durations: send {d['send']:.1f}s, drain {d['drain']:.1f}s, "
+            f"total {d['total']:.1f}s",
+            f"  faults: {dict(sorted(self.faults.items()))}; "
+            f"worker restarts {self.worker_restarts}",
+            f"  sends: {dict(sorted(self.sends.items()))}",
+            f"  lost: {len(self.lost)} {self.lost[:10]}",
+            f"  unexpected: {len(self.unexpected)} {self.unexpected[:10]}",
+            f"  recovered: {self.recovered} webhooks accepted only after a re-send "
+            f"({self.recovered_duplicate_answers} of them answered duplicate: the first "
+            f"send had been accepted)",
+            f"  duplicated: {self.duplicated_writes} values written to Shopify more than "
+            f"once; {self.rerun_jobs} jobs started more than once; ingest duplicates "
+            f"{len(self.ingest_duplicates)}",
+            f"  job states: {dict(sorted(self.states.items()))}; bad: {self.bad_states[:10]}",
+            f"  poison: {self.poison_outcomes}",
+            f"  queue keys not empty: {self.non_empty_queue_keys}",
+            f"  sandbox: budget_exceeded={self.sandbox_stats.get('budget_exceeded')} "
+            f"calls={self.sandbox_stats.get('calls')} http_429={self.sandbox_stats.get('http_429')}"
+            f" http_5xx={self.sandbox_stats.get('http_5xx')}",
+            f"  stale values in Shopify: {len(self.stale_values)} {self.stale_values[:10]}",
+            f"  reproduce: python tests/chaos/run.py --webhooks {self.webhooks} "
+            f"--seed {self.seed}",
+        ])
+
+
+def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
+          durations: dict[str, float], nemesis: Nemesis, config: ChaosConfig) -> ChaosReport:
+    settings = stack.settings
+    accepted = [w for w in webhooks if w.accepted]
+    accepted_ids = {job_id for w in accepted for job_id in w.job_ids}
+    poison_ids = set(ledger.poison)
+    all_in_redis = {m.decode() for m in stack.jobs.state.zrange(keys.all_jobs(), 0, -1)}
+    ids = sorted(accepted_ids | poison_ids | all_in_redis)
+    records = dict(zip(ids, stack.jobs.get_many(ids), strict=True))
+
+    lost = sorted(j for j in accepted_ids | poison_ids
+                  if records.get(j) is None or records[j]["state"] not in TERMINAL)
+    unexpected = sorted(all_in_redis - accepted_ids - poison_ids)
+
+    # Ingest must never make two jobs of one delivered item.
+    by_item: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for job_id, record in records.items():
+        if record is None or not record.get("source_event"):
+            continue
+        by_item[(record["source_event"]["body_sha256"],
+                 int(record["payload"].get("index", 0)))].append(job_id)
+    ingest_duplicates = sorted(f"{sha[:12]}#{index}: {ids_}" for (sha, index), ids_
+                               in by_item.items() if len(ids_) > 1)
+
+    states = Counter(r["state"] for j, r in records.items() if r is not None)
+    bad_states = []
+    for job_id in sorted(accepted_ids):
+        record = records.get(job_id)
+        if record is not None and record["state"] not in ("succeeded", "superseded"):
+            bad_states.append(f"{job_id}: {record['state']} {record.get('error')}")
+    poison_outcomes = []
+    for job_id in sorted(poison_ids):
+        record = records.get(job_id) or {}
+        error = record.get("error") or {}
+        outcome = {"id": job_id, "state": record.get("state"), "attempts": record.get("attempts"),
+                   "error": error.get("code")}
+        poison_outcomes.append(outcome)
+        if (record.get("state") != "failed" or error.get("code") != "delivery_cap_exceeded"
+                or record.get("attempts") != settings.max_deliveries):
+            bad_states.append(f"poison {outcome} (want failed, delivery_cap_exceeded, "
+                              f"attempts={settings.max_deliveries})")
+
+    non_empty = {}
+    for kind, key in queue_keys():
+        size = stack.jobs.broker.llen(key) if kind == "list" else stack.jobs.broker.hlen(key)
+        if size:
+            non_empty[key] = int(size)
+
+    # What Shopify holds, what it was told, and how often.
+    sandbox = stack.sandbox
+    stats = sandbox.stats("acme")
+    inventory = {row["sku"]: row for row in sandbox.inventory("acme")
+                 if row["locationId"] == LOCATION}
+    item_to_sku = {row["inventoryItemId"]: sku for sku, row in inventory.items()}
+    customers = sandbox.customers("acme")
+    owner_to_nhanh = {c["id"]: customer_id(int(c["email"][1:].split("@")[0]))
+                      for c in customers}
+    writes: Counter[tuple[str, str]] = Counter()
+    for mutation in sandbox.mutations("acme"):
+        if mutation["outcome"] != "applied":
+            continue
+        if mutation["mutation"] == "inventorySetQuantities":
+            for q in mutation["args"]["input"]["quantities"]:
+                writes[(item_to_sku.get(q["inventoryItemId"], "?"), str(q["quantity"]))] += 1
+        elif mutation["mutation"] == "metafieldsSet":
+            for m in mutation["args"]["metafields"]:
+                writes[(owner_to_nhanh.get(m["ownerId"], "?"), str(m["value"]))] += 1
+    sent_values = {(entity, str(value)) for w in accepted for entity, value in w.values.items()}
+    unexpected += sorted(f"shopify {e}={v}" for e, v in writes if (e, v) not in sent_values)
+    duplicated_writes = sum(1 for count in writes.values() if count > 1)
+
+    newest: dict[str, int] = {}
+    for webhook in sorted(accepted, key=lambda w: w.id):  # per entity, one sender, in order
+        newest.update(webhook.values)
+    actual: dict[str, str | None] = {sku: str(row["available"]) for sku, row in inventory.items()}
+    for c in customers:
+        values = [m["value"] for m in c["metafields"]
+                  if (m["namespace"], m["key"]) == (settings.customer_metafield_namespace,
+                                                    settings.customer_metafield_key)]
+        actual[owner_to_nhanh[c["id"]]] = values[0] if values else None
+    stale = sorted(f"{entity}: shopify={actual.get(entity)} newest={value}"
+                   for entity, value in newest.items() if actual.get(entity) != str(value))
+
+    sends: Counter[str] = Counter(s.outcome for w in webhooks for s in w.sends)
+    recovered = [w for w in accepted if len(w.sends) > 1]
+    return ChaosReport(
+        seed=config.seed, webhooks=len(webhooks), items=len(accepted_ids),
+        poison=len(poison_ids), appendfsync=config.appendfsync, durations=durations,
+        faults=dict(nemesis.counts), lost=lost, unexpected=unexpected,
+        recovered=len(recovered),
+        recovered_duplicate_answers=sum(1 for w in recovered if w.duplicate_answer),
+        duplicated_writes=duplicated_writes,
+        rerun_jobs=sum(1 for j in accepted_ids
+                       if records.get(j) and int(records[j].get("attempts") or 0) > 1),
+        ingest_duplicates=ingest_duplicates, states=dict(states), bad_states=bad_states,
+        poison_outcomes=poison_outcomes, non_empty_queue_keys=non_empty,
+        sandbox_stats=stats, stale_values=stale,
+        rejected_webhooks=[f"{w.id}: {w.rejected}" for w in webhooks if w.rejected],
+        sends=dict(sends),
+        worker_restarts=sum(max(0, p.starts - 1) for p in stack.workers),
+        events=list(ledger.events),
+    )
+
+
+def run_chaos(config: ChaosConfig) -> ChaosReport:
+    """Start the stack, run the workload under the nemesis, drain, judge, stop the stack."""
+    workdir = Path(config.workdir or tempfile.mkdtemp(prefix="hookyard-chaos-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(config.seed)
+    ledger = Ledger()
+    stack = ChaosStack(config, workdir, ledger)
+    try:
+        stack.start()
+        seed_shop(stack.sandbox, config)
+        webhooks = make_webhooks(config, rng)
+        ledger.webhooks = {w.id: w for w in webhooks}
+        nemesis = Nemesis(stack, ledger, config, rng)
+        started = time.monotonic()
+        ledger.started = started
+        nemesis.start()
+        send_all(stack, ledger, webhooks, config)
+        sent = time.monotonic()
+        while (config.faults and nemesis.counts["worker_sigkill"] < MIN_KILLS
+               and time.monotonic() - sent < 60):
+            time.sleep(0.2)
+        nemesis.stop()
+        for poison in ledger.poison.values():  # submitted by the nemesis; wait until in Redis
+            while poison.accepted_at is None and time.monotonic() - sent < 60:
+                time.sleep(0.1)
+        job_ids = [j for w in webhooks for j in w.job_ids] + list(ledger.poison)
+        drained = drain(stack, ledger, job_ids, config.drain_timeout_seconds)
+        durations = {"send": round(sent - started, 1), "drain": round(drained, 1),
+                     "total": round(time.monotonic() - started, 1)}
+        report = judge(stack, ledger, webhooks, durations, nemesis, config)
+        ledger.dump(workdir / "ledger.json")
+        (workdir / "report.json").write_text(json.dumps(asdict(report), indent=1, default=str))
+        return report
+    finally:
+        stack.stop()

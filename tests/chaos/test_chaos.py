@@ -1,0 +1,44 @@
+"""The fault-injection run at CI size (5,000 webhooks): every promise of docs/reliability.md.
+
+Larger runs: ``python tests/chaos/run.py --webhooks 50000`` (same harness, same checks).
+The seed is printed; ``HOOKYARD_CHAOS_SEED`` reproduces a run, ``HOOKYARD_CHAOS_WEBHOOKS``
+changes its size.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from chaos_harness import ChaosConfig, run_chaos
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.timeout(900)
+def test_no_accepted_webhook_is_lost_under_kills_pauses_and_shopify_faults(tmp_path, capsys):
+    seed = int(os.environ.get("HOOKYARD_CHAOS_SEED") or random.randrange(1_000_000))
+    webhooks = int(os.environ.get("HOOKYARD_CHAOS_WEBHOOKS") or 5000)
+    print(f"chaos seed {seed}")
+
+    report = run_chaos(ChaosConfig(webhooks=webhooks, seed=seed, workdir=tmp_path))
+
+    with capsys.disabled():
+        print("\n" + report.summary())
+    events = "\n".join(f"{at:8.2f}s {text}" for at, text in report.events)
+    context = f"\n{report.summary()}\nevents:\n{events}\nledger: {tmp_path}/ledger.json"
+    assert report.lost == [], context
+    assert report.unexpected == [], context
+    assert report.ingest_duplicates == [], context
+    assert report.bad_states == [], context
+    assert report.non_empty_queue_keys == {}, context
+    assert report.sandbox_stats["budget_exceeded"] == 0, context
+    assert report.stale_values == [], context
+    assert report.rejected_webhooks == [], context
+    assert report.items > webhooks, context  # every webhook accepted, 1-3 items each
+    # Every fault was injected.
+    for fault in ("worker_sigkill", "worker_sigterm", "gunicorn_worker_sigkill", "redis_sigkill",
+                  "redis_sigstop", "sandbox_429_burst", "sandbox_5xx_burst"):
+        assert report.faults.get(fault, 0) >= 1, (fault, context)
+    assert [p["state"] for p in report.poison_outcomes] == ["failed"] * report.poison
