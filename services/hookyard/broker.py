@@ -16,6 +16,7 @@ Tuning that differs from Dramatiq's defaults, and why:
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -38,15 +39,101 @@ DEAD_MESSAGE_TTL_MS = 60_000  # Dramatiq's XQ is unused; keep anything stray bri
 
 
 class WakeableConsumer(_RedisConsumer):
-    """Dramatiq's Redis consumer, except that an idle consumer of a work queue blocks on the
-    queue's wake-up list (BLPOP) instead of sleeping.
+    """Dramatiq's Redis consumer, with two changes for a work queue (delay queues keep
+    Dramatiq's behaviour: their messages wait for an ETA anyway).
 
+    **An idle consumer blocks on the queue's wake-up list** (BLPOP) instead of sleeping.
     Dramatiq's idle consumer sleeps with a growing backoff (up to the worker timeout), so a job
     sent to an idle worker waits up to that long before it is even fetched. Every Hookyard
     enqueue pushes a wake-up token in the same script as the message, so an idle consumer
-    fetches within a round trip. A busy consumer (prefetch full) sleeps as before and leaves the
-    tokens to idle ones. Delay queues keep the plain sleep: their messages wait for an ETA.
+    fetches within a round trip.
+
+    **A busy consumer batches its acks with its next fetch.** Dramatiq acks every message with
+    its own round trip from the worker thread, and a consumer whose prefetch is full sleeps with
+    a growing backoff before it looks again. Here a worker thread's ack only frees the slot and
+    wakes the consumer; once ``refill_at`` slots are free (a quarter of the prefetch), the
+    consumer sends the pending acks and the next fetch in one pipelined round trip. Acks are never
+    held long: at most ``ACK_LINGER_SECONDS`` while the slots fill up, never while the consumer is
+    parked on the wake-up list (the worker thread then acks at once, as Dramatiq does), and
+    pending ones are sent when the consumer closes. An ack that is late or lost (the process
+    died first) only leaves the message in this worker's ack set: it comes back after the
+    heartbeat timeout and ``start.lua`` skips it, since its job already ended.
     """
+
+    ACK_LINGER_SECONDS = 0.02
+
+    def __init__(self, broker: HookyardBroker, queue_name: str, prefetch: int,
+                 timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)
+        self.hookyard_broker = broker
+        self.is_work_queue = not queue_name.endswith(".DQ")
+        self.refill_at = max(1, prefetch // 4)
+        self._lock = threading.Lock()
+        self._pending_acks: list[str] = []
+        self._pending_since = 0.0
+        self._room = threading.Event()
+        self._parked = False
+
+    def ack(self, message: MessageProxy) -> None:
+        if not self.is_work_queue:
+            super().ack(message)
+            return
+        redis_message_id = message.options["redis_message_id"]
+        with self._lock:
+            self.queued_message_ids.discard(message.message_id)
+            if not self._parked:
+                if not self._pending_acks:
+                    self._pending_since = time.monotonic()
+                self._pending_acks.append(redis_message_id)
+                self._room.set()
+                return
+        try:
+            self.broker.do_ack(self.queue_name, redis_message_id)
+        except redis.ConnectionError as exc:
+            raise ConnectionClosed(exc) from None
+
+    def close(self) -> None:
+        try:
+            self._send(0)
+        except redis.ConnectionError:
+            pass  # the messages come back after the heartbeat timeout and are skipped
+        super().close()
+
+    def _take_acks(self) -> list[str]:
+        with self._lock:
+            acks, self._pending_acks = self._pending_acks, []
+            return acks
+
+    def _send(self, room: int) -> list[bytes]:
+        """Send the pending acks and, when ``room``, fetch up to that many messages, in one
+        round trip; returns the fetched messages' data.
+
+        The acks are Dramatiq's ``ack`` for many messages at once: SREM from this worker's ack
+        set and HDEL of their data, two commands instead of one dispatch script call each.
+        Unlike Dramatiq's, the data goes even when maintenance already took the id back from a
+        worker it presumed dead: the job ran here, and the copy left in the queue would only
+        be skipped by ``start.lua``; without its data, the consumer that fetches it drops it.
+        """
+        acks = self._take_acks()
+        if not acks:
+            return self.broker.do_fetch(self.queue_name, room) if room else []
+        broker = self.hookyard_broker
+        pipe = broker.client.pipeline(transaction=False)
+        pipe.srem(keys.broker_acks(broker.broker_id, self.queue_name), *acks)
+        pipe.hdel(keys.broker_messages(self.queue_name), *acks)
+        if room:
+            broker.dispatch_on(pipe, "fetch", self.queue_name, room)
+        try:
+            replies = pipe.execute()
+        except redis.exceptions.NoScriptError:
+            # Redis lost its script cache (restart). The acks went through and the failed fetch
+            # popped nothing; Dramatiq's own call loads the script again.
+            return self.broker.do_fetch(self.queue_name, room)
+        except redis.ConnectionError:
+            with self._lock:  # sent again with the next round trip
+                self._pending_acks[:0] = acks
+            raise
+        return replies[-1] if room else []
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -60,19 +147,54 @@ class WakeableConsumer(_RedisConsumer):
                     self.queued_message_ids.add(message.message_id)
                     return MessageProxy(message)
                 room = self.prefetch - self.outstanding_message_count
-                if room > 0:
-                    self.message_cache = self.broker.do_fetch(self.queue_name, room)
+                if not self.is_work_queue:
+                    if room > 0:
+                        self.message_cache = self.broker.do_fetch(self.queue_name, room)
+                        if self.message_cache:
+                            continue
+                    self.misses, backoff_ms = compute_backoff(self.misses,
+                                                              max_backoff=self.timeout)
+                    time.sleep(backoff_ms / 1000)
+                    return None
+                if room >= self.refill_at:
+                    self.message_cache = self._send(room)
                     if self.message_cache:
                         continue
-                self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                if room > 0 and not self.queue_name.endswith(".DQ"):
-                    self.broker.client.blpop([keys.broker_wakeup(self.queue_name)],
-                                             timeout=max(backoff_ms, 10) / 1000)
-                else:
-                    time.sleep(backoff_ms / 1000)
+                    self._park()
+                    return None
+                self._wait_for_room()
                 return None
         except redis.ConnectionError as exc:
             raise ConnectionClosed(exc) from None
+
+    def _wait_for_room(self) -> None:
+        """Prefetch (nearly) full: wait until a worker thread acks, sending acks that waited
+        ``ACK_LINGER_SECONDS``."""
+        self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+        self._room.clear()
+        if self.prefetch - self.outstanding_message_count >= self.refill_at:
+            return
+        timeout = backoff_ms / 1000
+        if self._pending_acks:
+            timeout = min(timeout, max(0.0, self._pending_since + self.ACK_LINGER_SECONDS
+                                       - time.monotonic()))
+        self._room.wait(timeout)
+        if (self._pending_acks and self.prefetch - self.outstanding_message_count < self.refill_at
+                and time.monotonic() - self._pending_since >= self.ACK_LINGER_SECONDS):
+            self._send(0)
+
+    def _park(self) -> None:
+        """Nothing to fetch: block on the wake-up list; acks meanwhile go out at once."""
+        self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+        with self._lock:
+            self._parked = True
+        try:
+            self._send(0)  # acks that came in since the fetch
+            self.broker.client.blpop([keys.broker_wakeup(self.queue_name)],
+                                     timeout=max(backoff_ms, 10) / 1000)
+        finally:
+            with self._lock:
+                self._parked = False
 
 
 class HookyardBroker(RedisBroker):
@@ -99,6 +221,15 @@ class HookyardBroker(RedisBroker):
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
         return WakeableConsumer
+
+    def dispatch_on(self, pipe: redis.client.Pipeline, command: str, queue_name: str,
+                    *args: Any) -> None:
+        """Queue ``do_<command>(queue_name, *args)`` (Dramatiq's dispatch script, same
+        arguments) on ``pipe``. The script must be loaded already: it is once this process has
+        fetched, and a pipeline's own script loading would cost a round trip per execute."""
+        pipe.evalsha(self.scripts["dispatch"].sha, 1, self.namespace, command, current_millis(),
+                     queue_name, self.broker_id, self.heartbeat_timeout, self.dead_message_ttl,
+                     self._should_do_maintenance(command), self._max_unpack_size(), *args)
 
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         previous = str(message.options.get("redis_message_id") or "")
@@ -147,13 +278,16 @@ def url_with_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-def state_client(settings: Settings, *, socket_timeout: float | None = None) -> redis.Redis:
-    """A client on the state DB (``HOOKYARD_STATE_REDIS_DB``) of the same Redis."""
+def state_client(settings: Settings, *, socket_timeout: float | None = None,
+                 single_connection: bool = False) -> redis.Redis:
+    """A client on the state DB (``HOOKYARD_STATE_REDIS_DB``) of the same Redis;
+    ``single_connection``: one connection held for the client's life (for one thread's use)."""
     return redis.Redis.from_url(
         url_with_db(settings.redis_url, settings.state_redis_db),
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_timeout or 5,
         health_check_interval=30,
+        single_connection_client=single_connection,
     )
 
 

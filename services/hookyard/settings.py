@@ -381,6 +381,9 @@ SPECS: tuple[SettingSpec, ...] = (
           _positive_int),
     _spec("AUDIT_MAX_ENTRIES", "100000", "100000",
           "Most audit log entries kept; older ones are trimmed first.", _positive_int),
+    _spec("WORKER_POLL_TIMEOUT_SECONDS", "1", "1",
+          "Longest an idle worker blocks before it looks at its queue again (a new job wakes it "
+          "at once); also how long a stop request may go unnoticed.", _positive_float),
     _spec("INGEST_BIND", "0.0.0.0:8080", "0.0.0.0:8080", "Address gunicorn binds ingest to.",
           _bind_address),
     _spec("INGEST_WORKERS", "2", "2", "Gunicorn worker processes of ingest.", _positive_int),
@@ -440,6 +443,7 @@ class Settings:
     api_rate_limit_per_minute: int
     audit_retention_seconds: int
     audit_max_entries: int
+    worker_poll_timeout_seconds: float
     ingest_bind: str
     ingest_workers: int
     ingest_threads: int

@@ -27,8 +27,6 @@ from hookyard.settings import Settings
 
 log = logging.getLogger("hookyard.worker")
 
-IDLE_POLL_MS = 1000
-
 
 def main(queue: str) -> int:
     try:
@@ -49,14 +47,23 @@ def worker_threads(settings: Settings, queue: str) -> int:
     return settings.deploy_worker_threads if queue == "deploy" else settings.worker_threads
 
 
+def worker_timeout_ms(settings: Settings) -> int:
+    """Dramatiq's ``worker_timeout``: the longest an idle consumer blocks on its queue's wake-up
+    list (a new job ends the wait at once), a full one waits for a free slot, and a worker
+    thread waits for work before it notices a stop."""
+    return max(10, round(settings.worker_poll_timeout_seconds * 1000))
+
+
 def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) -> int:
     """Run ``queue`` on the installed ``broker`` until SIGTERM/SIGINT; returns the exit code."""
     rt = runtime.Runtime.build(settings)
     runtime.install(rt)
     broker.declare_queue(queue)
     threads = worker_threads(settings, queue)
+    # Defaults (8 threads, prefetch 2 x threads, 1 s poll timeout) and their trade-offs:
+    # docs/performance.md, "Jobs".
     worker = dramatiq.Worker(broker, queues={queue}, worker_threads=threads,
-                             worker_timeout=IDLE_POLL_MS)
+                             worker_timeout=worker_timeout_ms(settings))
     if settings.worker_prefetch:
         worker.queue_prefetch = settings.worker_prefetch
     presence = WorkerPresence(rt.jobs, broker_id=broker.broker_id, queue=queue)
