@@ -26,15 +26,12 @@ from typing import Any
 
 from hookyard import keys, metrics
 from hookyard.jobs import ACTIVE_STATES, TERMINAL_STATES, JobStore, now_ms
+from hookyard.leases import RELEASE
 from hookyard.settings import QUEUES
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-LEASE_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass
@@ -66,7 +63,7 @@ class Sweeper:
         return False
 
     def release_lease(self) -> None:
-        self.jobs.state.eval(LEASE_RELEASE, 1, keys.sweeper_lease(), self.owner)
+        self.jobs.state.eval(RELEASE, 1, keys.sweeper_lease(), self.owner)
 
     # --- one pass --------------------------------------------------------------------------
 
