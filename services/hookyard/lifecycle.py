@@ -50,7 +50,8 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     return {"code": "unexpected_error", "type": type(exc).__name__, "message": str(exc)[:2000]}
 
 
-def retry_delay_ms(settings: Settings, attempts: int, exception: BaseException) -> int:
+def retry_delay_ms(settings: Settings, attempts: int,
+                   exception: BaseException | None = None) -> int:
     """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; a throttle's own
     Retry-After is a floor."""
     _, delay = compute_backoff(
@@ -156,7 +157,7 @@ class JobLifecycle(Middleware):
         if is_retryable(exception) and attempts < max_attempts:
             record = self.jobs.get(job_id)
             if record is not None:
-                delay_ms = self.retry_delay_ms(attempts, exception)
+                delay_ms = retry_delay_ms(self.settings, attempts, exception)
                 error["next_attempt_in_seconds"] = round(delay_ms / 1000, 3)
                 self.jobs.retry(record, rmid, delay_ms=delay_ms, error=error)
                 metrics.jobs_total.labels(queue, "retried").inc()
@@ -173,16 +174,10 @@ class JobLifecycle(Middleware):
         record = self.jobs.get(message.message_id)
         if record is None:
             return
-        _, delay_ms = compute_backoff(max(0, attempts - 1),
-                                     factor=int(self.settings.retry_base_seconds * 1000),
-                                     max_backoff=int(self.settings.retry_max_seconds * 1000),
-                                     jitter=True)
+        delay_ms = retry_delay_ms(self.settings, attempts)
         error = {**WORKER_DIED, "next_attempt_in_seconds": round(delay_ms / 1000, 3)}
         self.jobs.retry(record, message.options["redis_message_id"], delay_ms=delay_ms,
                         error=error)
         metrics.jobs_total.labels(message.queue_name, "retried").inc()
         log.warning("job %s: its previous run died with its worker; re-run in %.1fs",
                     message.message_id, delay_ms / 1000)
-
-    def retry_delay_ms(self, attempts: int, exception: BaseException) -> int:
-        return retry_delay_ms(self.settings, attempts, exception)
