@@ -17,9 +17,9 @@ led the batch; if its worker dies, the sweeper re-enqueues them (running, no mes
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from hookyard import keys, metrics
 from hookyard.errors import JobError
@@ -138,6 +138,31 @@ def _release_members_after_failure(runtime: Runtime, members: list[dict[str, Any
         else:
             runtime.jobs.finish(member["id"], queue, batch_rmid, "failed", error=error)
             metrics.jobs_total.labels(queue, "failed").inc()
+
+
+class Coalesced(Protocol):
+    seq: int
+    outcome: str
+
+
+def coalesce(entry: Coalesced, key: Hashable, accepted: int, applied: int,
+             newest: dict[Any, Any]) -> None:
+    """Apply the newest-wins rule to one mapped entry of a batch, setting ``entry.outcome``.
+
+    The entry is ``superseded`` when a newer value of its field was accepted (a later job will
+    write it) or is already written, or when the batch holds a newer entry for the same target
+    ``key``; otherwise it becomes the batch's entry for ``key`` (``applied``), superseding the
+    one it replaces. ``newest`` maps each key to the entry the batch will write.
+    """
+    current = newest.get(key)
+    if entry.seq < max(accepted, applied) or entry.seq == applied or (
+            current is not None and current.seq >= entry.seq):
+        entry.outcome = "superseded"
+        return
+    if current is not None:
+        current.outcome = "superseded"
+    newest[key] = entry
+    entry.outcome = "applied"
 
 
 def field_versions(runtime: Runtime, shop: ShopConfig, kind: str,

@@ -111,15 +111,8 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
         entry.before = value
         if entry.customer is None:
             entry.outcome = "skipped_no_mapping"
-        elif entry.seq < max(accepted, applied) or entry.seq == applied:
-            entry.outcome = "superseded"
-        elif entry.nhanh_id in newest and newest[entry.nhanh_id].seq >= entry.seq:
-            entry.outcome = "superseded"
         else:
-            if entry.nhanh_id in newest:
-                newest[entry.nhanh_id].outcome = "superseded"
-            newest[entry.nhanh_id] = entry
-            entry.outcome = "applied"
+            batching.coalesce(entry, entry.nhanh_id, accepted, applied, newest)
     to_write = [e for e in newest.values() if e.outcome == "applied"]
     settings = runtime.settings
     for start in range(0, len(to_write), MAX_METAFIELDS):

@@ -96,17 +96,9 @@ def apply_inventory(runtime: Runtime, shop: ShopConfig,
                                 or shop.inventory_items.get(entry.sku) or items.get(entry.sku))
         if entry.location is None or entry.inventory_item is None:
             entry.outcome = "skipped_no_mapping"
-        elif entry.seq < max(accepted, applied) or entry.seq == applied:
-            entry.outcome = "superseded"  # a newer value was accepted or is already written
         else:
-            key = (entry.inventory_item, entry.location)
-            if key in newest and newest[key].seq >= entry.seq:
-                entry.outcome = "superseded"
-            else:
-                if key in newest:
-                    newest[key].outcome = "superseded"
-                newest[key] = entry
-                entry.outcome = "applied"
+            batching.coalesce(entry, (entry.inventory_item, entry.location), accepted, applied,
+                              newest)
     to_write = [e for e in newest.values() if e.outcome == "applied"]
     for start in range(0, len(to_write), MAX_INVENTORY_QUANTITIES):
         chunk = to_write[start : start + MAX_INVENTORY_QUANTITIES]
