@@ -79,9 +79,17 @@ class SandboxClient:
             "GET", f"/_sandbox/shops/{shop}/mutations")["result"]
         return result
 
+    def bulk_operations(self, shop: str) -> list[dict[str, Any]]:
+        """Every bulk query of the shop: id, status, errorCode, objectCount, rows, query."""
+        result: list[dict[str, Any]] = self._call(
+            "GET", f"/_sandbox/shops/{shop}/bulk-operations")["result"]
+        return result
+
     def set_faults(self, shop: str, **faults: Any) -> dict[str, Any]:
         """Any of latency_ms, fail_next, fail_status, throttle_next, retry_after_seconds,
-        enforce_throttle."""
+        enforce_throttle, and for bulk queries bulk_rows_per_second, bulk_start_seconds,
+        bulk_max_running, bulk_fail_next, bulk_error_code, bulk_cancel_next,
+        bulk_download_fail_next."""
         result: dict[str, Any] = self._call("POST", f"/_sandbox/shops/{shop}/faults", faults)
         return result
 

@@ -63,8 +63,10 @@ def _fault(shop: ShopState) -> Answer | None:
     return None
 
 
-def answer_graphql(shop: ShopState, api_version: str, raw: bytes) -> Answer:
-    """The answer to one ``POST /admin/api/{version}/graphql.json`` of ``shop``."""
+def answer_graphql(shop: ShopState, api_version: str, raw: bytes, *,
+                   base_url: str = "") -> Answer:
+    """The answer to one ``POST /admin/api/{version}/graphql.json`` of ``shop``; ``base_url``
+    (this sandbox's own ``http://host:port``) prefixes the download URLs of bulk results."""
     if shop.faults.latency_ms > 0:
         time.sleep(shop.faults.latency_ms / 1000)
     fault = _fault(shop)
@@ -115,7 +117,7 @@ def answer_graphql(shop: ShopState, api_version: str, raw: bytes) -> Answer:
             "extensions": _cost(requested, None, shop)})
     available_after = shop.bucket.status()["currentlyAvailable"]
 
-    context = RequestContext(shop=shop, api_version=api_version)
+    context = RequestContext(shop=shop, api_version=api_version, base_url=base_url)
     root: QueryRoot | MutationRoot = (
         MutationRoot(shop) if operation.operation == OperationType.MUTATION else QueryRoot(shop)
     )

@@ -16,17 +16,26 @@ import binascii
 import fnmatch
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import ExecutionResult, GraphQLError, GraphQLResolveInfo, execute
 from graphql.execution.values import get_directive_values
 
+from hookyard_sandbox.bulk import (
+    CONCURRENT_QUERIES_FROM,
+    BulkQueryInvalid,
+    check_bulk_query,
+    jsonl_rows,
+    max_running,
+)
 from hookyard_sandbox.search import normalize_phone, parse_terms
 from hookyard_sandbox.state import (
+    BulkOperation,
     Customer,
     IdempotencyRecord,
     Metafield,
@@ -62,6 +71,8 @@ class RequestContext:
 
     shop: ShopState
     api_version: str
+    base_url: str = ""
+    """``http://host:port`` of this sandbox, for the download URLs of bulk results."""
 
 
 def resolve_field(parent: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
@@ -84,16 +95,21 @@ def _ctx(info: GraphQLResolveInfo) -> RequestContext:
 
 
 def connection(
-    items: Sequence[Any], first: int | None, after: str | None, view: Callable[[Any], Any]
+    items: Sequence[Any], first: int | None, after: str | None, view: Callable[[Any], Any],
+    *, limit: int | None = MAX_INPUT_ARRAY,
 ) -> dict[str, Any]:
-    """A Relay connection over ``items`` (cursor = base64 of the index)."""
+    """A Relay connection over ``items`` (cursor = base64 of the index); at most ``limit``
+    nodes (None: all of them, as a bulk query reads a connection)."""
     start = 0
     if after:
         try:
             start = int(base64.b64decode(after).decode().removeprefix("cursor:")) + 1
         except (ValueError, binascii.Error):
             raise GraphQLError(f"Invalid cursor {after!r}.") from None
-    size = MAX_INPUT_ARRAY if first is None else max(0, min(first, MAX_INPUT_ARRAY))
+    if limit is None:
+        size = len(items)
+    else:
+        size = limit if first is None else max(0, min(first, limit))
     page = list(enumerate(items))[start:start + size]
     edges = [
         {"cursor": base64.b64encode(f"cursor:{i}".encode()).decode(), "node": view(item)}
@@ -215,6 +231,19 @@ class Views:
         return {"id": t.id, "name": t.name, "role": t.role, "processing": False,
                 "createdAt": t.created_at, "updatedAt": t.updated_at, "files": files}
 
+    def bulk_operation(self, op: BulkOperation, base_url: str) -> dict[str, Any]:
+        """A ``BulkOperation`` as of now (call ``op.advance`` first)."""
+        def link(token: str | None) -> str | None:
+            return None if token is None else f"{base_url}/_sandbox/bulk/{token}.jsonl"
+
+        body = op.body(op.result_token) if op.result_token else None
+        return {"id": op.id, "status": op.status, "errorCode": op.error_code,
+                "objectCount": str(op.object_count), "rootObjectCount": str(op.object_count),
+                "fileSize": None if body is None else str(len(body)),
+                "url": link(op.result_token), "partialDataUrl": link(op.partial_token),
+                "createdAt": op.created_at, "completedAt": op.completed_at,
+                "query": op.query, "type": "QUERY"}
+
 
 # --- queries ---------------------------------------------------------------------------------
 
@@ -226,13 +255,17 @@ class QueryRoot:
         self.shop = shop
         self.views = Views(shop)
 
+    def _page(self, items: Sequence[Any], first: int | None, after: str | None,
+              view: Callable[[Any], Any]) -> Any:
+        _check_first(first)
+        return connection(items, first, after, view)
+
     def productVariants(self, info: GraphQLResolveInfo, first: int | None = None,
                         after: str | None = None, query: str | None = None) -> Any:
-        _check_first(first)
         terms = _terms(query)
         with self.shop.lock:
             matches = [v for v in self.shop.variants.values() if self._variant_matches(v, terms)]
-            return connection(matches, first, after, self.views.variant)
+            return self._page(matches, first, after, self.views.variant)
 
     @staticmethod
     def _variant_matches(v: Variant, terms: list[tuple[str, str]]) -> bool:
@@ -242,11 +275,10 @@ class QueryRoot:
 
     def customers(self, info: GraphQLResolveInfo, first: int | None = None,
                   after: str | None = None, query: str | None = None) -> Any:
-        _check_first(first)
         terms = _terms(query)
         with self.shop.lock:
             matches = [c for c in self.shop.customers.values() if self._customer_matches(c, terms)]
-            return connection(matches, first, after, self.views.customer)
+            return self._page(matches, first, after, self.views.customer)
 
     @staticmethod
     def _customer_matches(c: Customer, terms: list[tuple[str, str]]) -> bool:
@@ -284,6 +316,70 @@ class QueryRoot:
         with self.shop.lock:
             t = self.shop.themes.get(id)
             return None if t is None else self.views.theme(t)
+
+    # --- bulk operations --------------------------------------------------------------------
+
+    def bulkOperation(self, info: GraphQLResolveInfo, id: str) -> Any:
+        _require_version(info, CONCURRENT_QUERIES_FROM)
+        with self.shop.lock:
+            op = self.shop.bulk_operations.get(id)
+            if op is None:
+                return None
+            op.advance(time.monotonic())
+            return self.views.bulk_operation(op, _ctx(info).base_url)
+
+    def bulkOperations(self, info: GraphQLResolveInfo, first: int | None = None,
+                       after: str | None = None, query: str | None = None,
+                       reverse: bool = False, sortKey: str = "CREATED_AT") -> Any:
+        """Newest first (``reverse`` flips); ``query`` terms ``status:`` and
+        ``operation_type:`` joined by OR."""
+        _require_version(info, CONCURRENT_QUERIES_FROM)
+        terms = _terms(query)
+        unknown = sorted({f for f, _ in terms} - {"status", "operation_type"})
+        if unknown:
+            raise GraphQLError(f"Unsupported search field(s) for bulkOperations: {unknown}.")
+        now = time.monotonic()
+        with self.shop.lock:
+            ops = list(self.shop.bulk_operations.values())
+            for op in ops:
+                op.advance(now)
+            chosen = [op for op in ops if not terms or any(
+                (f == "status" and op.status == v.upper())
+                or (f == "operation_type" and v.upper() == "QUERY") for f, v in terms)]
+            if sortKey == "COMPLETED_AT":
+                chosen.sort(key=lambda op: op.completed_at or "")
+            chosen.reverse()  # newest first, as Shopify lists them by default
+            if reverse:
+                chosen.reverse()
+            base_url = _ctx(info).base_url
+            return self._page(chosen, first, after,
+                              lambda op: self.views.bulk_operation(op, base_url))
+
+    def currentBulkOperation(self, info: GraphQLResolveInfo, type: str = "QUERY") -> Any:
+        """The most recent bulk query (deprecated from 2026-01; kept for older versions)."""
+        if type != "QUERY":
+            return None
+        with self.shop.lock:
+            if not self.shop.bulk_operations:
+                return None
+            op = list(self.shop.bulk_operations.values())[-1]
+            op.advance(time.monotonic())
+            return self.views.bulk_operation(op, _ctx(info).base_url)
+
+
+class BulkQueryRoot(QueryRoot):
+    """Root value a bulk query runs against: connections return every node, unpaged."""
+
+    def _page(self, items: Sequence[Any], first: int | None, after: str | None,
+              view: Callable[[Any], Any]) -> Any:
+        return connection(items, None, None, view, limit=None)
+
+
+def _require_version(info: GraphQLResolveInfo, since: str) -> None:
+    if _ctx(info).api_version < since:
+        raise GraphQLError(f"Field '{info.field_name}' doesn't exist on type 'QueryRoot' "
+                           f"before API version {since}.",
+                           extensions={"code": "undefinedField"})
 
 
 # --- mutations -------------------------------------------------------------------------------
@@ -510,6 +606,63 @@ class MutationRoot:
             current.type = m.get("type") or current.type
             stored.append(self.views.metafield(current))
         return {"metafields": stored, "userErrors": []}
+
+    # --- bulkOperationRunQuery -------------------------------------------------------------
+
+    def bulkOperationRunQuery(self, info: GraphQLResolveInfo, query: str,
+                              groupObjects: bool = False) -> Any:
+        return self._run(info, {"query": query, "groupObjects": groupObjects},
+                         idempotent=False, apply=lambda: self._run_bulk_query(info, query))
+
+    def _run_bulk_query(self, info: GraphQLResolveInfo, text: str) -> dict[str, Any]:
+        """Check the query, refuse it when the shop's bulk slots are taken, else run it over
+        the shop's state now and release the result over time (``BulkOperation.advance``)."""
+        shop, context = self.shop, _ctx(info)
+        try:
+            document, root = check_bulk_query(info.schema, text)
+        except BulkQueryInvalid as exc:
+            return {"bulkOperation": None,
+                    "userErrors": [_user_error("INVALID", ["query"], str(exc))]}
+        now = time.monotonic()
+        running = []
+        for op in shop.bulk_operations.values():
+            op.advance(now)
+            if op.running:
+                running.append(op)
+        limit = max_running(context.api_version, shop.faults.bulk_max_running)
+        if len(running) >= limit:
+            if context.api_version < CONCURRENT_QUERIES_FROM:
+                error = _user_error("OPERATION_IN_PROGRESS", None,
+                                    "A bulk query operation for this app and shop is already "
+                                    f"in progress: {running[-1].id}.")
+            else:
+                error = _user_error("LIMIT_REACHED", None,
+                                    "Bulk operations limit reached. Please try again later.")
+            return {"bulkOperation": None, "userErrors": [error]}
+        result = execute(info.schema, document, root_value=BulkQueryRoot(shop),
+                         context_value=context, field_resolver=resolve_field)
+        assert isinstance(result, ExecutionResult)
+        if result.errors:
+            return {"bulkOperation": None, "userErrors": [_user_error(
+                "INVALID", ["query"], f"Invalid bulk query: {result.errors[0].message}")]}
+        faults = shop.faults
+        outcome, error_code = "COMPLETED", None
+        if faults.bulk_fail_next > 0:
+            faults.bulk_fail_next -= 1
+            outcome, error_code = "FAILED", faults.bulk_error_code
+        elif faults.bulk_cancel_next > 0:
+            faults.bulk_cancel_next -= 1
+            outcome = "CANCELED"
+        op = BulkOperation(id=shop.new_id("BulkOperation"), query=text,
+                           rows=jsonl_rows(result.data, root), created_at=now_iso(),
+                           started=now, start_seconds=faults.bulk_start_seconds,
+                           rows_per_second=faults.bulk_rows_per_second, outcome=outcome,
+                           error_code=error_code)
+        shop.bulk_operations[op.id] = op
+        shop.stats.bulk_operations += 1
+        op.advance(now)
+        return {"bulkOperation": self.views.bulk_operation(op, context.base_url),
+                "userErrors": []}
 
     # --- themes -------------------------------------------------------------------------------
 

@@ -33,6 +33,12 @@ type Query {
   location(id: ID!): Location
   themes(first: Int, after: String, roles: [ThemeRole!]): OnlineStoreThemeConnection
   theme(id: ID!): OnlineStoreTheme
+  bulkOperation(id: ID!): BulkOperation
+  bulkOperations(
+    first: Int, after: String, query: String, reverse: Boolean = false,
+    sortKey: BulkOperationsSortKeys = CREATED_AT
+  ): BulkOperationConnection!
+  currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
 }
 
 type Mutation {
@@ -42,6 +48,9 @@ type Mutation {
   themeFilesUpsert(
     themeId: ID!, files: [OnlineStoreThemeFilesUpsertFileInput!]!
   ): ThemeFilesUpsertPayload
+  bulkOperationRunQuery(
+    query: String!, groupObjects: Boolean! = false
+  ): BulkOperationRunQueryPayload
 }
 
 # --- products and inventory ------------------------------------------------------------------
@@ -235,6 +244,77 @@ enum MetafieldsSetUserErrorCode {
   TAKEN
   TOO_LONG
   TOO_SHORT
+}
+
+# --- bulk operations -------------------------------------------------------------------------
+
+enum BulkOperationStatus {
+  CANCELED
+  CANCELING
+  COMPLETED
+  CREATED
+  EXPIRED
+  FAILED
+  RUNNING
+}
+
+enum BulkOperationErrorCode {
+  ACCESS_DENIED
+  INTERNAL_SERVER_ERROR
+  TIMEOUT
+}
+
+enum BulkOperationType {
+  MUTATION
+  QUERY
+}
+
+enum BulkOperationsSortKeys {
+  COMPLETED_AT
+  CREATED_AT
+}
+
+type BulkOperation {
+  id: ID!
+  status: BulkOperationStatus!
+  errorCode: BulkOperationErrorCode
+  objectCount: UnsignedInt64!
+  rootObjectCount: UnsignedInt64!
+  fileSize: UnsignedInt64
+  url: URL
+  partialDataUrl: URL
+  createdAt: DateTime!
+  completedAt: DateTime
+  query: String!
+  type: BulkOperationType!
+}
+
+type BulkOperationEdge {
+  cursor: String!
+  node: BulkOperation!
+}
+
+type BulkOperationConnection {
+  edges: [BulkOperationEdge!]!
+  nodes: [BulkOperation!]!
+  pageInfo: PageInfo!
+}
+
+type BulkOperationRunQueryPayload {
+  bulkOperation: BulkOperation
+  userErrors: [BulkOperationUserError!]!
+}
+
+type BulkOperationUserError {
+  code: BulkOperationUserErrorCode
+  field: [String!]
+  message: String!
+}
+
+enum BulkOperationUserErrorCode {
+  INVALID
+  LIMIT_REACHED
+  OPERATION_IN_PROGRESS
 }
 
 # --- themes ----------------------------------------------------------------------------------

@@ -26,7 +26,15 @@ Control endpoints (JSON in, JSON out):
                                             ``fail_status``, ``throttle_next``,
                                             ``retry_after_seconds``, ``enforce_throttle``
 ``POST /_sandbox/shops/{id}/bucket``        ``{"available": n}``: set the bucket level
+``GET  /_sandbox/shops/{id}/bulk-operations`` every bulk query: status, rows, timing
+``GET  /_sandbox/bulk/{token}.jsonl``       the JSONL result of a bulk query (the ``url`` it
+                                            answered; no token needed, like Shopify's signed
+                                            storage URLs, and outside the rate limit)
 ==========================================  ====================================================
+
+Fault switches for bulk queries (same endpoint): ``bulk_rows_per_second`` (default 5000),
+``bulk_start_seconds`` (1), ``bulk_max_running`` (0 = Shopify's limit for the API version),
+``bulk_fail_next`` + ``bulk_error_code``, ``bulk_cancel_next``, ``bulk_download_fail_next``.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ from hookyard_sandbox.state import Faults, ShopState, Stats
 log = logging.getLogger(__name__)
 
 GRAPHQL_PATH = re.compile(r"^/admin/api/(\d{4}-\d{2}|unstable)/graphql\.json$")
+BULK_RESULT_PATH = re.compile(r"^/_sandbox/bulk/([A-Za-z0-9_-]+)\.jsonl$")
+BULK_ERROR_CODES = frozenset({"ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "TIMEOUT"})
 SHOP_PATH = re.compile(r"^/_sandbox/shops/([^/]+)(?:/(.+))?$")
 UNAUTHORIZED_MESSAGE = (  # Shopify's wording, not a secret
     "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -114,7 +124,11 @@ class Sandbox:
             shop = self.shop_by_token(headers.get("x-shopify-access-token"))
             if shop is None:
                 return Answer(401, {"errors": UNAUTHORIZED_MESSAGE})
-            return answer_graphql(shop, match.group(1), body)
+            base_url = f"http://{headers.get('host') or '127.0.0.1'}"
+            return answer_graphql(shop, match.group(1), body, base_url=base_url)
+        match = BULK_RESULT_PATH.match(path)
+        if match and method == "GET":
+            return self._bulk_result(match.group(1))
         if path == "/_sandbox/healthz":
             return Answer(200, {"ok": True})
         if path == "/_sandbox/shops":
@@ -131,6 +145,23 @@ class Sandbox:
             return self._shop_route(method, match.group(1), match.group(2) or "", body)
         return Answer(404, {"errors": "Not Found"})
 
+    def _bulk_result(self, token: str) -> Answer:
+        with self._lock:
+            shops = list(self._shops.values())
+        for shop in shops:
+            with shop.lock:
+                for op in shop.bulk_operations.values():
+                    content = op.body(token)
+                    if content is None:
+                        continue
+                    if shop.faults.bulk_download_fail_next > 0:
+                        shop.faults.bulk_download_fail_next -= 1
+                        return Answer(503, {"errors": "Service Unavailable (sandbox fault "
+                                                      "switch)"})
+                    shop.stats.bulk_downloads += 1
+                    return Answer(200, content, {"Content-Type": "application/jsonl"})
+        return Answer(404, {"errors": "Not Found"})
+
     def _shop_route(self, method: str, shop_id: str, rest: str, body: bytes) -> Answer:
         shop = self.shop(shop_id)
         if shop is None:
@@ -142,6 +173,7 @@ class Sandbox:
             "customers": shop.customers_snapshot,
             "themes": shop.themes_snapshot,
             "mutations": lambda: list(shop.mutations),
+            "bulk-operations": shop.bulk_snapshot,
         }
         if method == "GET" and rest in reads:
             with shop.lock:
@@ -177,6 +209,10 @@ def _set_faults(shop: ShopState, changes: dict[str, Any]) -> dict[str, Any]:
         for name, value in changes.items():
             if name == "enforce_throttle":
                 shop.bucket.enforce = bool(value)
+            elif name == "bulk_rows_per_second" and not float(value) > 0:
+                raise ValueError("bulk_rows_per_second must be a positive number")
+            elif name == "bulk_error_code" and value not in BULK_ERROR_CODES:
+                raise ValueError(f"bulk_error_code must be one of {sorted(BULK_ERROR_CODES)}")
             elif name in known:
                 setattr(shop.faults, name, type(getattr(shop.faults, name))(value))
             else:
@@ -200,11 +236,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             answer = self.server.sandbox.handle(self.command, self.path, headers, body)
-        payload = json.dumps(answer.body).encode()
+        extra = dict(answer.headers)
+        if isinstance(answer.body, bytes):  # a bulk result file, sent as is
+            payload = answer.body
+            content_type = extra.pop("Content-Type", "application/octet-stream")
+        else:
+            payload = json.dumps(answer.body).encode()
+            content_type = "application/json; charset=utf-8"
         self.send_response(answer.status, HTTPStatus(answer.status).phrase)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
-        for name, value in answer.headers.items():
+        for name, value in extra.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)

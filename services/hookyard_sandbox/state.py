@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +48,22 @@ class Faults:
     throttle_next: int = 0
     """The next N GraphQL requests answer HTTP 429 with ``Retry-After: retry_after_seconds``."""
     retry_after_seconds: float = 1.0
+    bulk_rows_per_second: float = 5000.0
+    """How fast a bulk query produces its rows once running (Shopify: several thousand objects
+    a second; tests make it slow)."""
+    bulk_start_seconds: float = 1.0
+    """Time from ``bulkOperationRunQuery`` until the first row (Shopify queues the operation)."""
+    bulk_max_running: int = 0
+    """Bulk queries that may run at once per shop; 0 = Shopify's limit for the API version
+    (1 before 2026-01, 5 from 2026-01)."""
+    bulk_fail_next: int = 0
+    """The next N bulk queries end ``FAILED`` with ``bulk_error_code`` (half their rows in a
+    ``partialDataUrl``)."""
+    bulk_error_code: str = "INTERNAL_SERVER_ERROR"
+    bulk_cancel_next: int = 0
+    """The next N bulk queries end ``CANCELED``."""
+    bulk_download_fail_next: int = 0
+    """The next N downloads of a bulk result answer HTTP 503."""
 
 
 @dataclass
@@ -64,6 +82,10 @@ class Stats:
     budget_exceeded: int = 0
     """Requests served although the bucket was short (possible only with enforcement off)."""
     min_available: float = float("inf")
+    bulk_operations: int = 0
+    """Bulk queries started (``bulkOperationRunQuery`` answered with an operation)."""
+    bulk_downloads: int = 0
+    """Downloads of a bulk result file (outside the GraphQL rate limit, as on Shopify)."""
 
 
 @dataclass
@@ -127,6 +149,70 @@ class Variant:
     inventory_item_id: str
 
 
+BULK_TERMINAL = ("COMPLETED", "FAILED", "CANCELED", "EXPIRED")
+
+
+@dataclass
+class BulkOperation:
+    """One bulk query: its rows are produced when it is created and released over time.
+
+    The status follows the clock (``advance``): ``CREATED`` until ``start_seconds`` have passed,
+    ``RUNNING`` while the rows are "processed" at ``rows_per_second``, then its ``outcome``
+    (``COMPLETED``, or ``FAILED`` / ``CANCELED`` when a fault switch said so).
+    """
+
+    id: str
+    query: str
+    rows: list[bytes]
+    created_at: str
+    started: float
+    """``time.monotonic()`` at creation."""
+    start_seconds: float
+    rows_per_second: float
+    outcome: str = "COMPLETED"
+    error_code: str | None = None
+    status: str = "CREATED"
+    completed_at: str | None = None
+    object_count: int = 0
+    result_token: str | None = None
+    partial_token: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.start_seconds + len(self.rows) / self.rows_per_second
+
+    def advance(self, now: float) -> None:
+        """Move ``status`` and ``object_count`` to where the clock says they are."""
+        if self.status in BULK_TERMINAL:
+            return
+        elapsed = now - self.started
+        if elapsed >= self.duration:
+            self.status = self.outcome
+            self.completed_at = now_iso()
+            done = len(self.rows) if self.outcome == "COMPLETED" else len(self.rows) // 2
+            self.object_count = done
+            if self.outcome == "COMPLETED" and self.rows:
+                self.result_token = secrets.token_urlsafe(16)
+            elif self.outcome == "FAILED" and done:
+                self.partial_token = secrets.token_urlsafe(16)
+        elif elapsed >= self.start_seconds:
+            self.status = "RUNNING"
+            self.object_count = min(len(self.rows),
+                                    int((elapsed - self.start_seconds) * self.rows_per_second))
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("CREATED", "RUNNING")
+
+    def body(self, token: str) -> bytes | None:
+        """The JSONL file behind ``token`` (the result, or the partial data of a failure)."""
+        if token == self.result_token:
+            return b"".join(self.rows)
+        if token == self.partial_token:
+            return b"".join(self.rows[: self.object_count])
+        return None
+
+
 @dataclass
 class IdempotencyRecord:
     mutation: str
@@ -166,6 +252,8 @@ class ShopState:
         self.themes: dict[str, Theme] = {}
         self.mutations: list[dict[str, Any]] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.bulk_operations: dict[str, BulkOperation] = {}
+        """Bulk queries by GID, oldest first."""
         self.seeded = self._seed(seed)
 
     def new_id(self, kind: str) -> str:
@@ -257,6 +345,17 @@ class ShopState:
                        for f in t.files.values()}}
             for t in self.themes.values()
         ]
+
+    def bulk_snapshot(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        rows = []
+        for op in self.bulk_operations.values():
+            op.advance(now)
+            rows.append({"id": op.id, "status": op.status, "errorCode": op.error_code,
+                         "objectCount": op.object_count, "rows": len(op.rows),
+                         "query": op.query, "createdAt": op.created_at,
+                         "completedAt": op.completed_at})
+        return rows
 
     def stats_snapshot(self) -> dict[str, Any]:
         stats = dict(vars(self.stats))

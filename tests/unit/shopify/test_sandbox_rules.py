@@ -7,9 +7,11 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from hookyard.shopify import operations as ops
 from hookyard_sandbox.bucket import LeakyBucket
+from hookyard_sandbox.bulk import BulkQueryInvalid, check_bulk_query, jsonl_rows, max_running
 from hookyard_sandbox.cost import CostCalculator
 from hookyard_sandbox.schema import admin_schema
 from hookyard_sandbox.search import normalize_phone, parse_terms
+from hookyard_sandbox.state import BulkOperation
 
 
 def calculator(query: str, variables: dict | None = None) -> CostCalculator:
@@ -91,3 +93,66 @@ def test_without_enforcement_a_short_bucket_serves_and_counts_the_excess() -> No
     bucket.set_available(5)
     admission = bucket.admit(10)
     assert admission.admitted and admission.exceeded
+
+
+# --- bulk queries --------------------------------------------------------------------------
+
+VARIANTS_EXPORT = "{ productVariants { edges { node { id sku inventoryItem { id } } } } }"
+
+
+def test_a_bulk_query_over_one_top_level_connection_is_accepted() -> None:
+    _document, root = check_bulk_query(admin_schema(), VARIANTS_EXPORT)
+    assert root == "productVariants"
+    _document, root = check_bulk_query(admin_schema(), "{ customers { nodes { id email } } }")
+    assert root == "customers"
+
+
+@pytest.mark.parametrize(("query", "why"), [
+    ("{ productVariants { edges { node { id } } } customers { nodes { id } } }", "exactly one"),
+    ("{ customer(id: \"gid://shopify/Customer/1\") { id } }", "at least one connection"),
+    ("{ customers { edges { node { id metafields(first: 5) { nodes { id } } } } } }",
+     "nested connections"),
+    ("mutation { metafieldsSet(metafields: []) { userErrors { code } } }", "mutations"),
+    ("query($q: String) { customers(query: $q) { nodes { id } } }", "variables"),
+    ("{ themes { nodes { id } } }", "productVariants, customers only"),
+    ("{ productVariants { edges { node { price } } } }", "Cannot query field 'price'"),
+    ("{ productVariants { edges ", "Invalid bulk query"),
+])
+def test_other_bulk_queries_are_refused_with_the_reason(query: str, why: str) -> None:
+    with pytest.raises(BulkQueryInvalid, match=why):
+        check_bulk_query(admin_schema(), query)
+
+
+def test_bulk_rows_are_the_nodes_with_exactly_the_selected_fields() -> None:
+    data = {"productVariants": {"edges": [
+        {"node": {"id": "v1", "sku": "Á-1", "inventoryItem": {"id": "i1"}}}]}}
+    assert jsonl_rows(data, "productVariants") == [
+        '{"id":"v1","sku":"Á-1","inventoryItem":{"id":"i1"}}\n'.encode()]
+    assert jsonl_rows({"customers": {"nodes": []}}, "customers") == []
+
+
+def test_shopify_runs_one_bulk_query_per_shop_before_2026_01_and_five_from_it() -> None:
+    assert max_running("2025-10", 0) == 1
+    assert max_running("2026-04", 0) == 5
+    assert max_running("2026-04", 1) == 1
+
+
+def test_a_bulk_operation_is_created_then_running_then_done_on_the_clock() -> None:
+    op = BulkOperation(id="b", query="q", rows=[b"{}\n"] * 10, created_at="t", started=100.0,
+                       start_seconds=1.0, rows_per_second=5.0)
+    op.advance(100.5)
+    assert (op.status, op.object_count) == ("CREATED", 0)
+    op.advance(102.0)
+    assert (op.status, op.object_count) == ("RUNNING", 5)
+    op.advance(103.0)
+    assert (op.status, op.object_count) == ("COMPLETED", 10)
+    assert op.result_token and op.body(op.result_token) == b"{}\n" * 10
+
+
+def test_a_failed_bulk_operation_offers_its_partial_data_and_no_result() -> None:
+    op = BulkOperation(id="b", query="q", rows=[b"{}\n"] * 4, created_at="t", started=0.0,
+                       start_seconds=0.0, rows_per_second=100.0, outcome="FAILED",
+                       error_code="TIMEOUT")
+    op.advance(1.0)
+    assert op.status == "FAILED" and op.result_token is None
+    assert op.partial_token and op.body(op.partial_token) == b"{}\n" * 2
