@@ -161,3 +161,17 @@ class ShopifyRejected(PermanentJobError):
     """Shopify rejected the request (4xx other than 429, GraphQL or user errors): do not retry."""
 
     code = "shopify_rejected"
+
+
+class ShopifyBulkBusy(ShopifyError):
+    """Shopify refused to start a bulk query because the shop's bulk slots are taken by other
+    queries (``LIMIT_REACHED`` / ``OPERATION_IN_PROGRESS``); try again once one has ended."""
+
+    code = "shopify_bulk_busy"
+
+
+class ShopifyBulkFailed(ShopifyError):
+    """A bulk query ended without a usable result (``FAILED``, ``CANCELED``, ``EXPIRED``), was
+    not done in time, or its result file could not be read."""
+
+    code = "shopify_bulk_failed"
