@@ -174,13 +174,54 @@ class JobStore:
 
     def submit(self, jobs: Sequence[NewJob], *, dedupe_key: str | None = None) -> Accepted:
         """Write records and messages in one atomic step; a known ``dedupe_key`` returns the
-        original job ids and writes nothing."""
+        original job ids and writes nothing.
+
+        ``jobs`` are one delivery: they must share queue, actor, shop, sync kind, source event
+        and priority, which is what lets ``accept.lua`` write each index once per delivery.
+        """
+        if not jobs:
+            raise ValueError("submit() needs at least one job.")
+        first = jobs[0]
+        shared = (first.queue, first.actor, first.shop, first.batch_kind, first.priority)
+        for job in jobs:
+            if (job.queue, job.actor, job.shop, job.batch_kind, job.priority) != shared or (
+                    job.source_event is not first.source_event
+                    and job.source_event != first.source_event):
+                raise ValueError("submit() takes the jobs of one delivery: every job must share "
+                                 "queue, actor, shop, batch_kind, priority and source_event; "
+                                 "submit other jobs separately.")
         now = now_ms()
         job_ids = [job.job_id for job in jobs]
         ids_json = json.dumps(job_ids)
-        script_keys: list[str] = [dedupe_key or keys.dedupe("none", uuid.uuid4().hex)]
-        script_keys.append(keys.all_jobs())
-        script_keys.append(keys.acceptance_seq())
+        shop = first.shop or "-"
+        kind = first.batch_kind or "-"
+        script_keys: list[str] = [
+            dedupe_key or keys.dedupe("none", uuid.uuid4().hex),
+            keys.all_jobs(),
+            keys.acceptance_seq(),
+            keys.jobs_by_queue(first.queue),
+            keys.jobs_by_shop(shop),
+            keys.jobs_in_state(first.queue, "queued"),
+            keys.entity_versions(shop, kind),
+            keys.pending_batch(shop, kind),
+            keys.broker_queue(first.queue),
+            keys.broker_messages(first.queue),
+            keys.broker_wakeup(first.queue),
+        ]
+        common: dict[str, str] = {
+            "queue": first.queue,
+            "actor": first.actor,
+            "state": "queued",
+            "attempts": "0",
+            "max_attempts": str(self.settings.max_attempts()),
+            "shop": first.shop or "",
+            "source_event": dumps(first.source_event) if first.source_event else "null",
+            "created_at": str(now),
+            "updated_at": str(now),
+            "priority": str(first.priority),
+        }
+        if first.batch_kind:
+            common["batch_kind"] = first.batch_kind
         args: list[Any] = [
             self.settings.state_redis_db,
             self.settings.broker_redis_db,
@@ -188,49 +229,19 @@ class JobStore:
             now,
             ids_json,
             len(jobs),
+            len(common),
         ]
-        encoded_source_events: dict[int, str] = {}
+        for name, value in common.items():
+            args += [name, value]
+        time_limit_ms = self.settings.time_limit_seconds(first.queue) * 1000
         for job in jobs:
-            source_event = "null"
-            if job.source_event:
-                # Items of one delivery share one source event: encode it once.
-                source_event = encoded_source_events.setdefault(id(job.source_event),
-                                                                dumps(job.source_event))
-            record = {
-                "id": job.job_id,
-                "queue": job.queue,
-                "actor": job.actor,
-                "state": "queued",
-                "attempts": "0",
-                "max_attempts": str(self.settings.max_attempts()),
-                "shop": job.shop or "",
-                "entity": job.entity or "",
-                "payload": dumps(job.payload),
-                "source_event": source_event,
-                "created_at": str(now),
-                "updated_at": str(now),
-                "priority": str(job.priority),
-            }
-            message = self.message_for(record)
-            record["rmid"] = message.redis_message_id
-            script_keys += [
-                keys.job(job.job_id),
-                keys.jobs_by_queue(job.queue),
-                keys.jobs_by_shop(job.shop or "-"),
-                keys.jobs_in_state(job.queue, "queued"),
-                keys.entity_versions(job.shop or "-", job.batch_kind or "-"),
-                keys.pending_batch(job.shop or "-", job.batch_kind or "-"),
-                keys.broker_queue(job.queue),
-                keys.broker_messages(job.queue),
-                keys.broker_wakeup(job.queue),
-            ]
-            if job.batch_kind:
-                record["batch_kind"] = job.batch_kind
-            coalesce = list(job.coalesce_fields) if job.batch_kind else []
-            args += [job.job_id, message.redis_message_id, message.data, len(record)]
-            for name, value in record.items():
-                args += [name, value]
-            args += [len(coalesce), *coalesce]
+            script_keys.append(keys.job(job.job_id))
+            message = encode_job_message(job_id=job.job_id, queue=job.queue, actor=job.actor,
+                                         time_limit_ms=time_limit_ms)
+            coalesce = job.coalesce_fields if job.batch_kind else ()
+            args += [job.job_id, message.redis_message_id, message.data, 4,
+                     "id", job.job_id, "entity", job.entity or "", "payload", dumps(job.payload),
+                     "rmid", message.redis_message_id, len(coalesce), *coalesce]
         accepted, ids, seq = self._accept(keys=script_keys, args=args)
         return Accepted(job_ids=tuple(json.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))

@@ -1,19 +1,26 @@
 -- Accept one webhook delivery atomically: de-duplicate, write job records, enqueue messages.
 --
--- KEYS[1]                 dedupe marker (state DB)
--- KEYS[2]                 index of all jobs (state DB)
--- KEYS[3]                 acceptance sequence counter (state DB)
--- per job i (9 keys, from KEYS[4 + 9*(i-1)]):
---   job hash, jobs-by-queue zset, jobs-by-shop zset, queued-state zset,
---   entity hash (accepted versions), pending-batch zset                  (state DB)
---   broker queue list, broker messages hash, queue wake-up list          (broker DB)
--- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, job_count, then per job:
---   job_id, redis_message_id, message_data,
---   field_count, field_1, value_1, ... (the record's hash fields, as they are stored),
---   coalesce_count, coalesce_field_1, ...
+-- Every job of one delivery shares its queue, actor, shop and sync kind (JobStore.submit checks
+-- that), so the indexes, the entity hash, the pending batch and the broker are each written
+-- with one command for the whole delivery; only the job hashes are written one by one. That is
+-- n + 12 commands for n jobs instead of 11 per job: the script is the one piece of ingest's
+-- work that runs on the Redis every pod and worker shares.
+--
+-- KEYS[1]  dedupe marker             KEYS[2]  index of all jobs       KEYS[3]  acceptance seq
+-- KEYS[4]  jobs-by-queue zset        KEYS[5]  jobs-by-shop zset       KEYS[6]  queued-state zset
+-- KEYS[7]  entity hash (accepted versions)                            KEYS[8]  pending-batch zset
+--          (all of the above in the state DB)
+-- KEYS[9]  broker queue list         KEYS[10] broker messages hash    KEYS[11] queue wake-up list
+--          (broker DB)
+-- KEYS[12 .. 11 + n]  the job hashes (state DB)
+-- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, job_count,
+--   common_count, common_field_1, common_value_1, ... (record fields every job shares),
+--   then per job: job_id, redis_message_id, message_data,
+--     field_count, field_1, value_1, ... (the job's own record fields),
+--     coalesce_count, coalesce_field_1, ...
 -- Returns {1, ids_json, seq} when accepted, {0, original_ids_json, 0} for a duplicate.
 -- (Fields travel as plain pairs rather than one JSON document: no encode/decode per job on
--- either side, which measurably cut the script's CPU per webhook.)
+-- either side.)
 --
 -- Nothing is written before the dedupe check, and Redis runs the script as one unit, so a
 -- delivery is either fully accepted (marker, records, messages) or not at all. Every accepted
@@ -22,8 +29,18 @@
 local state_db, broker_db = ARGV[1], ARGV[2]
 local ttl, now, ids_json = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local n = tonumber(ARGV[6])
-local per_job_keys = 9
+local FIRST_JOB_KEY = 12
 local WAKEUP_TOKENS = 64
+-- Arguments per command stay far below Lua's stack limit (LUAI_MAXCSTACK, 8000).
+local ARGS_PER_CALL = 1000
+
+-- redis.call(command, key, args...) in slices of ARGS_PER_CALL arguments; step keeps pairs whole.
+local function call_in_slices(command, key, args, step)
+  local per_call = ARGS_PER_CALL - (ARGS_PER_CALL % step)
+  for first = 1, #args, per_call do
+    redis.call(command, key, unpack(args, first, math.min(first + per_call - 1, #args)))
+  end
+end
 
 redis.call('SELECT', state_db)
 local original = redis.call('GET', KEYS[1])
@@ -32,39 +49,54 @@ if original then
 end
 local seq = redis.call('INCR', KEYS[3])
 
-local messages = {}
-local a = 7
+local common_count = tonumber(ARGV[7])
+local a = 8 + 2 * common_count
+local by_time, pending, accepted_fields, messages, rmids, tokens = {}, {}, {}, {}, {}, {}
 for i = 1, n do
-  local k = 3 + per_job_keys * (i - 1)
   local job_id, rmid, data = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  messages[i] = {rmid, data}
   local field_count = tonumber(ARGV[a + 3])
-  local first, last = a + 4, a + 3 + 2 * field_count
-  redis.call('HSET', KEYS[k + 1], 'seq', seq, unpack(ARGV, first, last))
-  redis.call('ZADD', KEYS[2], now, job_id)
-  redis.call('ZADD', KEYS[k + 2], now, job_id)
-  redis.call('ZADD', KEYS[k + 3], now, job_id)
-  redis.call('ZADD', KEYS[k + 4], now, job_id)
+  local record = {'seq', seq}
+  for c = 8, 7 + 2 * common_count do
+    record[#record + 1] = ARGV[c]
+  end
+  local last = a + 3 + 2 * field_count
+  for c = a + 4, last do
+    record[#record + 1] = ARGV[c]
+  end
+  redis.call('HSET', KEYS[FIRST_JOB_KEY + i - 1], unpack(record))
+  by_time[#by_time + 1] = now
+  by_time[#by_time + 1] = job_id
   local coalesce_count = tonumber(ARGV[last + 1])
   for c = last + 2, last + 1 + coalesce_count do
-    redis.call('HSET', KEYS[k + 5], 'accepted:' .. ARGV[c], seq)
+    accepted_fields[#accepted_fields + 1] = 'accepted:' .. ARGV[c]
+    accepted_fields[#accepted_fields + 1] = seq
   end
   if coalesce_count > 0 then
-    redis.call('ZADD', KEYS[k + 6], seq, job_id)
+    pending[#pending + 1] = seq
+    pending[#pending + 1] = job_id
+  end
+  messages[#messages + 1] = rmid
+  messages[#messages + 1] = data
+  rmids[#rmids + 1] = rmid
+  if i <= WAKEUP_TOKENS then
+    tokens[#tokens + 1] = 1
   end
   a = last + 2 + coalesce_count
 end
+call_in_slices('ZADD', KEYS[2], by_time, 2)
+call_in_slices('ZADD', KEYS[4], by_time, 2)
+call_in_slices('ZADD', KEYS[5], by_time, 2)
+call_in_slices('ZADD', KEYS[6], by_time, 2)
+call_in_slices('HSET', KEYS[7], accepted_fields, 2)
+call_in_slices('ZADD', KEYS[8], pending, 2)
 if ttl > 0 then
   redis.call('SET', KEYS[1], ids_json, 'EX', ttl)
 end
 
 redis.call('SELECT', broker_db)
-for i = 1, n do
-  local k = 3 + per_job_keys * (i - 1)
-  redis.call('HSET', KEYS[k + 8], messages[i][1], messages[i][2])
-  redis.call('RPUSH', KEYS[k + 7], messages[i][1])
-  if redis.call('RPUSH', KEYS[k + 9], 1) > WAKEUP_TOKENS then
-    redis.call('LTRIM', KEYS[k + 9], 0, WAKEUP_TOKENS - 1)
-  end
+call_in_slices('HSET', KEYS[10], messages, 2)
+call_in_slices('RPUSH', KEYS[9], rmids, 1)
+if n > 0 and redis.call('RPUSH', KEYS[11], unpack(tokens)) > WAKEUP_TOKENS then
+  redis.call('LTRIM', KEYS[11], 0, WAKEUP_TOKENS - 1)
 end
 return {1, ids_json, seq}

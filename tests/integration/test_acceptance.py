@@ -1,0 +1,63 @@
+"""``JobStore.submit`` writes one delivery in one script: records, indexes, entity versions,
+pending batch, broker messages and wake-up tokens, with each index written once per delivery."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookyard import keys
+from hookyard.jobs import JobStore, NewJob
+
+DEPOTS_PER_ITEM = 8
+
+
+def delivery(items: int, *, shop: str = "acme", queue: str = "inventory-sync") -> list[NewJob]:
+    source = {"source": "nhanh", "event": "inventoryChange", "body_sha256": "x" * 64}
+    return [NewJob(queue=queue, actor="sync_inventory_item", shop=shop, entity=f"product:{i}",
+                   payload={"item": {"id": str(i)}}, source_event=source,
+                   batch_kind="inventory",
+                   coalesce_fields=tuple(f"{i}@{d}" for d in range(DEPOTS_PER_ITEM)))
+            for i in range(items)]
+
+
+def test_the_largest_delivery_is_written_whole(jobs: JobStore) -> None:
+    # 100 items x 8 depots: more arguments than the script passes to one command.
+    new_jobs = delivery(100)
+
+    accepted = jobs.submit(new_jobs, dedupe_key=keys.dedupe("test", "largest"))
+
+    ids = [job.job_id for job in new_jobs]
+    assert list(accepted.job_ids) == ids and not accepted.duplicate
+    for index_key in (keys.all_jobs(), keys.jobs_by_queue("inventory-sync"),
+                      keys.jobs_by_shop("acme"), keys.jobs_in_state("inventory-sync", "queued")):
+        assert jobs.state.zcard(index_key) == 100
+    versions = jobs.state.hgetall(keys.entity_versions("acme", "inventory"))
+    assert len(versions) == 100 * DEPOTS_PER_ITEM
+    assert set(versions.values()) == {str(accepted.seq).encode()}
+    assert jobs.state.zrange(keys.pending_batch("acme", "inventory"), 0, -1) == \
+        [i.encode() for i in sorted(ids)]
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 100
+    assert jobs.broker.hlen(keys.broker_messages("inventory-sync")) == 100
+    assert jobs.broker.llen(keys.broker_wakeup("inventory-sync")) == 64
+    record = jobs.get(ids[-1])
+    assert record is not None
+    assert record["state"] == "queued" and record["shop"] == "acme"
+    assert record["entity"] == "product:99" and record["payload"] == {"item": {"id": "99"}}
+    assert record["source_event"]["body_sha256"] == "x" * 64
+    assert jobs.broker.hget(keys.broker_messages("inventory-sync"), record["rmid"]) is not None
+
+
+def test_jobs_of_different_queues_or_shops_are_refused_before_anything_is_written(
+        jobs: JobStore) -> None:
+    mixed = delivery(1) + delivery(1, shop="other")
+
+    with pytest.raises(ValueError, match="one delivery"):
+        jobs.submit(mixed)
+
+    assert jobs.state.zcard(keys.all_jobs()) == 0
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 0
+
+
+def test_an_empty_delivery_is_refused(jobs: JobStore) -> None:
+    with pytest.raises(ValueError):
+        jobs.submit([])
