@@ -1,8 +1,11 @@
 """Customer sync: a Nhanh.vn customer's total spent, in a Shopify customer metafield.
 
 A job is one customer of one ``customerUpdate`` delivery; its field is the Nhanh customer id.
-The Shopify customer is found by mobile, then email (many per lookup), and cached per shop under
-the Nhanh id. Writes use ``metafieldsSet`` (up to 25 a call; namespace and key are settings).
+The Shopify customer is found by mobile, then email, and cached per shop under the Nhanh id:
+first in the shop's contact index (phone and email -> customer), which a bulk export of every
+customer fills when a batch misses many (``hookyard.catalog``), else through lookups (many per
+call); a customer Shopify does not know is not looked up again for a while. Writes use
+``metafieldsSet`` (up to 25 a call; namespace and key are settings).
 Coalescing rules are in ``hookyard.batching``. A customer Shopify does not know ends
 ``succeeded`` with result ``skipped: no mapping``.
 """
@@ -13,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard import batching, keys, metrics
+from hookyard import batching, catalog, keys, metrics
+from hookyard.negative_cache import NegativeCache
 from hookyard.runtime import Runtime
 from hookyard.settings import ShopConfig
 from hookyard.shopify.operations import (
@@ -27,6 +31,10 @@ from hookyard.shopify_access import client_for
 KIND = "customer"
 MAX_JOBS_PER_BATCH = 100
 LOOKUP_CHUNK = 10
+PHONE_INDEX = "customer-phone"
+"""``keys.shopify_cache`` kind: ``phone_key`` of a Shopify customer's phone -> its GID."""
+EMAIL_INDEX = "customer-email"
+"""``keys.shopify_cache`` kind: lowercased email -> Shopify customer GID."""
 
 
 @dataclass
@@ -59,6 +67,22 @@ def phone_forms(phone: str) -> list[str]:
     return forms
 
 
+def _index_customer(row: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A ``customers`` export row as contact index entries, normalised like the lookups."""
+    entries = []
+    phone, email = phone_key(row.get("phone")), (row.get("email") or "").lower()
+    if phone:
+        entries.append((PHONE_INDEX, phone, str(row["id"])))
+    if email:
+        entries.append((EMAIL_INDEX, email, str(row["id"])))
+    return entries
+
+
+CUSTOMER_EXPORT = catalog.Export(
+    kind=KIND, query="{ customers { edges { node { id email phone } } } }",
+    targets=(PHONE_INDEX, EMAIL_INDEX), index=_index_customer)
+
+
 def sync_customer(runtime: Runtime, record: dict[str, Any]) -> Any:
     return batching.run_batched(runtime, record, kind=KIND, max_jobs=MAX_JOBS_PER_BATCH,
                                 apply=apply_customers)
@@ -72,7 +96,17 @@ def _resolve(runtime: Runtime, shop: ShopConfig, client: Any, entries: list[Entr
         value = cached.get(entry.nhanh_id)
         entry.customer = value.decode() if value is not None else None
     unresolved = [e for e in entries if e.customer is None and (e.mobile or e.email)]
-    learned: dict[str, str] = {}
+    misses = NegativeCache(runtime.state, keys.mapping_misses(shop.id, KIND),
+                           ttl_seconds=runtime.settings.mapping_negative_ttl_seconds)
+    unknown = misses.known_missing(_miss_key(e) for e in unresolved)
+    unresolved = [e for e in unresolved if _miss_key(e) not in unknown]
+    if not unresolved:
+        return
+    if catalog.needs_prefill(runtime, shop, KIND, len({e.nhanh_id for e in unresolved})):
+        catalog.ensure_snapshot(runtime, shop, CUSTOMER_EXPORT)
+    learned = _from_index(runtime, shop, unresolved)
+    unresolved = [e for e in unresolved if e.customer is None]
+    not_found: list[str] = []
     for start in range(0, len(unresolved), LOOKUP_CHUNK):
         chunk = unresolved[start : start + LOOKUP_CHUNK]
         phones = [form for e in chunk if e.mobile for form in phone_forms(e.mobile)]
@@ -87,10 +121,38 @@ def _resolve(runtime: Runtime, shop: ShopConfig, client: Any, entries: list[Entr
             if found:
                 entry.customer = str(found)
                 learned[entry.nhanh_id] = entry.customer
+            elif entry.nhanh_id not in learned:
+                not_found.append(_miss_key(entry))
     if learned:
         runtime.state.hset(cache, mapping=learned)
+    misses.add(not_found)
     for entry in entries:
         entry.customer = entry.customer or learned.get(entry.nhanh_id)
+
+
+def _miss_key(entry: Entry) -> str:
+    """A customer not found is remembered with the contact it was looked up by, so new
+    contact details are looked up again at once."""
+    return f"{entry.nhanh_id}|{entry.mobile or ''}|{(entry.email or '').lower()}"
+
+
+def _from_index(runtime: Runtime, shop: ShopConfig, entries: list[Entry]) -> dict[str, str]:
+    """Resolve ``entries`` from the contact index (phone first, then email, as the lookups);
+    sets ``entry.customer`` and returns Nhanh id -> customer GID for those found."""
+    phones = [phone_key(e.mobile) or "" for e in entries]
+    emails = [(e.email or "").lower() for e in entries]
+    pipe = runtime.state.pipeline(transaction=False)
+    pipe.hmget(keys.shopify_cache(shop.id, PHONE_INDEX), phones)
+    pipe.hmget(keys.shopify_cache(shop.id, EMAIL_INDEX), emails)
+    by_phone, by_email = pipe.execute()
+    learned: dict[str, str] = {}
+    for entry, phone, phone_hit, email, email_hit in zip(entries, phones, by_phone, emails,
+                                                          by_email, strict=True):
+        hit = (phone_hit if phone else None) or (email_hit if email else None)
+        if hit is not None:
+            entry.customer = hit.decode()
+            learned[entry.nhanh_id] = entry.customer
+    return learned
 
 
 def apply_customers(runtime: Runtime, shop: ShopConfig,

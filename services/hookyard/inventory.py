@@ -3,8 +3,10 @@
 A job is one product of one ``inventoryChange`` delivery; its fields are ``<product>@<depot>``.
 Mapping: an explicit ``inventory_items`` entry of the shop (by Nhanh product id or code) wins;
 else the product's ``code`` (else its id) is the Shopify SKU, resolved to an inventory item
-through the API (many SKUs per lookup) and cached per shop; depots map to locations through the
-shop's settings. Writes use ``inventorySetQuantities`` (name ``available``, up to 250 quantities
+from the shop's cache, which a bulk export of every variant fills when a batch misses many
+(``hookyard.catalog``), else through per-SKU lookups (many SKUs per call); a SKU Shopify does not
+know is not looked up again for a while. Depots map to locations through the shop's settings.
+Writes use ``inventorySetQuantities`` (name ``available``, up to 250 quantities
 a call, an ``@idempotent`` key derived from what is written, so a retry of the same write is
 applied once). Coalescing rules are in ``hookyard.batching``. An item with no mapping ends
 ``succeeded`` with result ``skipped: no mapping`` and is counted.
@@ -16,7 +18,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard import batching, keys, metrics
+from hookyard import batching, catalog, keys, metrics
+from hookyard.negative_cache import NegativeCache
 from hookyard.runtime import Runtime
 from hookyard.settings import ShopConfig
 from hookyard.shopify.operations import (
@@ -29,6 +32,7 @@ from hookyard.shopify_access import client_for
 
 KIND = "inventory"
 MAX_JOBS_PER_BATCH = 250
+ITEM_CACHE = "inventory-item"
 
 
 @dataclass
@@ -66,16 +70,46 @@ def _entries(shop: ShopConfig, records: list[dict[str, Any]]) -> list[Entry]:
     return entries
 
 
+def _index_variant(row: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """A ``productVariants`` export row as a cache entry: SKU -> inventory item GID."""
+    sku, item = row.get("sku"), (row.get("inventoryItem") or {}).get("id")
+    return [(ITEM_CACHE, str(sku), str(item))] if sku and item else []
+
+
+INVENTORY_EXPORT = catalog.Export(
+    kind=KIND, query="{ productVariants { edges { node { id sku inventoryItem { id } } } } }",
+    targets=(ITEM_CACHE,), index=_index_variant)
+
+
+def _cached(runtime: Runtime, cache: str, skus: list[str]) -> dict[str, str]:
+    values = runtime.state.hmget(cache, skus) if skus else []
+    return {sku: value.decode() for sku, value in zip(skus, values, strict=True)
+            if value is not None}
+
+
 def _resolve(runtime: Runtime, shop: ShopConfig, client: Any, skus: list[str]) -> dict[str, str]:
-    cache = keys.shopify_cache(shop.id, "inventory-item")
+    """SKU -> inventory item GID for the SKUs Shopify knows.
+
+    From the cache; when many are missing and the shop has no fresh snapshot, after loading one
+    (``catalog.ensure_snapshot``); the rest through per-SKU lookups, whose misses are
+    remembered for ``HOOKYARD_MAPPING_NEGATIVE_TTL_SECONDS``.
+    """
+    cache = keys.shopify_cache(shop.id, ITEM_CACHE)
     wanted = sorted(set(skus))
-    cached = dict(zip(wanted, runtime.state.hmget(cache, wanted), strict=True)) if wanted else {}
-    found = {sku: value.decode() for sku, value in cached.items() if value is not None}
-    missing = [sku for sku in wanted if sku not in found]
+    found = _cached(runtime, cache, wanted)
+    misses = NegativeCache(runtime.state, keys.mapping_misses(shop.id, KIND),
+                           ttl_seconds=runtime.settings.mapping_negative_ttl_seconds)
+    unknown = misses.known_missing(sku for sku in wanted if sku not in found)
+    missing = [sku for sku in wanted if sku not in found and sku not in unknown]
+    if catalog.needs_prefill(runtime, shop, KIND, len(missing)):
+        catalog.ensure_snapshot(runtime, shop, INVENTORY_EXPORT)
+        found.update(_cached(runtime, cache, missing))
+        missing = [sku for sku in missing if sku not in found]
     if missing:
         looked_up = find_inventory_items_by_sku(client, missing)
         if looked_up:
             runtime.state.hset(cache, mapping=looked_up)
+        misses.add(sku for sku in missing if sku not in looked_up)
         found.update(looked_up)
     return found
 

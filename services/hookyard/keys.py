@@ -126,6 +126,30 @@ def shopify_cache(shop: str, kind: str) -> str:
     return f"{STATE_PREFIX}:shopify:cache:{shop}:{kind}"
 
 
+def shopify_cache_loading(shop: str, kind: str, owner: str) -> str:
+    """A cache of ``kind`` being filled from a bulk export by ``owner``; renamed onto
+    ``shopify_cache(shop, kind)`` when complete (it expires if its loader dies)."""
+    return f"{STATE_PREFIX}:shopify:cache:{shop}:{kind}:loading:{owner}"
+
+
+def mapping_misses(shop: str, kind: str) -> str:
+    """Sorted set of one shop's lookups of ``kind`` that found nothing (the key looked up, by
+    when that negative entry expires, in ms): such keys are not looked up again until then."""
+    return f"{STATE_PREFIX}:shopify:miss:{shop}:{kind}"
+
+
+def catalog_snapshot(shop: str, kind: str) -> str:
+    """Hash describing one shop's bulk export of ``kind`` (inventory, customer):
+    ``completed_at_ms``, ``rows``, ``loaded_operation_id``; while one runs ``operation_id`` and
+    ``operation_started_ms``; after a failure ``failed_at_ms`` and ``error``."""
+    return f"{STATE_PREFIX}:catalog:{shop}:{kind}"
+
+
+def catalog_lease(shop: str, kind: str) -> str:
+    """Held by the one worker running (or waiting for) a shop's bulk export of ``kind``."""
+    return f"{STATE_PREFIX}:lease:catalog:{shop}:{kind}"
+
+
 def entity_versions(shop: str, kind: str) -> str:
     """Hash of one shop's synced values of ``kind`` (inventory, customer), per field (an
     item@location or a customer): ``accepted:<f>`` the newest accepted sequence number,

@@ -91,6 +91,17 @@ sync_items_total = Counter(
     "superseded, unchanged).",
     ["kind", "outcome"],
 )
+shopify_bulk_operations_total = Counter(
+    "hookyard_shopify_bulk_operations_total",
+    "Catalogue bulk queries by kind (inventory, customer) and outcome (completed, failed, "
+    "timeout, busy, error), counted by the worker that ran or waited for them.",
+    ["kind", "outcome"],
+)
+shopify_bulk_rows_total = Counter(
+    "hookyard_shopify_bulk_rows_total",
+    "Rows of completed catalogue bulk queries loaded into the mapping caches, by kind.",
+    ["kind"],
+)
 
 QUEUE_GAUGES: Mapping[str, str] = {
     "waiting": "hookyard_queue_waiting",
@@ -162,5 +173,7 @@ def declared_metric_names() -> set[str]:
         "hookyard_shopify_budget_available_points",
         "hookyard_shopify_throttled_total",
         "hookyard_sync_items_total",
+        "hookyard_shopify_bulk_operations_total",
+        "hookyard_shopify_bulk_rows_total",
     }
     return names | set(QUEUE_GAUGES.values())

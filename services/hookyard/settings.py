@@ -309,6 +309,23 @@ SPECS: tuple[SettingSpec, ...] = (
           _identifier),
     _spec("CUSTOMER_METAFIELD_KEY", "total_spent", "total_spent",
           "Key of that metafield.", _identifier),
+    _spec("CATALOG_PREFILL_MIN_MISSES", "50", "50",
+          "A sync batch missing at least this many mappings (SKUs, customers) loads the shop's "
+          "whole catalogue with one Shopify bulk query instead of looking each up; 0 turns the "
+          "bulk prefill off.", _non_negative_int),
+    _spec("CATALOG_REFRESH_SECONDS", "86400", "86400",
+          "A catalogue snapshot older than this is loaded again by the next batch with enough "
+          "misses.", _positive_int),
+    _spec("CATALOG_WAIT_SECONDS", "20", "20",
+          "Longest a sync batch waits for a bulk query to finish (and again for its download) "
+          "before it looks mappings up one by one; at most a quarter of "
+          "SYNC_TIME_LIMIT_SECONDS.", _positive_float),
+    _spec("CATALOG_RETRY_SECONDS", "300", "300",
+          "After a bulk query failed or could not be read, how long batches look mappings up "
+          "one by one before a new bulk query is tried.", _positive_int),
+    _spec("MAPPING_NEGATIVE_TTL_SECONDS", "300", "300",
+          "How long a SKU or customer Shopify did not know is not looked up again (0 looks it up "
+          "every time).", _non_negative_int),
     _spec("MAX_BODY_BYTES", "1048576", "1048576", "Largest accepted webhook body.",
           _positive_int),
     _spec("DEDUPE_TTL_SECONDS", "86400", "86400",
@@ -413,6 +430,11 @@ class Settings:
     shopify_max_throttle_wait_seconds: float
     customer_metafield_namespace: str
     customer_metafield_key: str
+    catalog_prefill_min_misses: int
+    catalog_refresh_seconds: int
+    catalog_wait_seconds: float
+    catalog_retry_seconds: int
+    mapping_negative_ttl_seconds: int
     max_body_bytes: int
     dedupe_ttl_seconds: int
     ingest_redis_timeout_seconds: float
@@ -500,6 +522,14 @@ class Settings:
                     f"waiting for Shopify budget would hit the time limit. "
                     f"Example: {PREFIX}{name}=600"
                 )
+        if self.catalog_wait_seconds * 4 > self.sync_time_limit_seconds:
+            raise SettingsError(
+                f"{PREFIX}CATALOG_WAIT_SECONDS may be at most a quarter of "
+                f"{PREFIX}SYNC_TIME_LIMIT_SECONDS ({self.sync_time_limit_seconds / 4:g}): a batch "
+                "waits that long for a bulk query and again for its download, and must still "
+                f"look up and write in time. Example: {PREFIX}CATALOG_WAIT_SECONDS="
+                f"{max(1, self.sync_time_limit_seconds // 6)}"
+            )
         if self.retry_max_seconds < self.retry_base_seconds:
             raise SettingsError(
                 f"{PREFIX}RETRY_MAX_SECONDS must be at least {PREFIX}RETRY_BASE_SECONDS. "

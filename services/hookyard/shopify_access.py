@@ -18,6 +18,10 @@ def shop_of(runtime: Runtime, record: dict[str, object]) -> ShopConfig:
     return shop
 
 
-def client_for(runtime: Runtime, shop: ShopConfig) -> ShopifyClient:
+def client_for(runtime: Runtime, shop: ShopConfig, *,
+               max_throttle_wait_seconds: float | None = None) -> ShopifyClient:
+    """A client of ``shop`` on its shared budget; ``max_throttle_wait_seconds`` shortens the
+    setting's bound on one call's wait for budget (never lengthens it)."""
     budget = RateBudget(runtime.state, shop=shop.id, plan=shop.plan)
-    return ShopifyClient.from_settings(runtime.settings, shop, budget)
+    return ShopifyClient.from_settings(runtime.settings, shop, budget,
+                                       max_throttle_wait_seconds=max_throttle_wait_seconds)

@@ -115,8 +115,13 @@ class ShopifyClient:
         budget: Budget,
         *,
         session: requests.Session | None = None,
+        max_throttle_wait_seconds: float | None = None,
     ) -> ShopifyClient:
-        """A client configured by ``HOOKYARD_SHOPIFY_*`` (version, base URL, timeout)."""
+        """A client configured by ``HOOKYARD_SHOPIFY_*`` (version, base URL, timeout); a
+        ``max_throttle_wait_seconds`` below the setting's bounds this client's waits tighter."""
+        max_wait = settings.shopify_max_throttle_wait_seconds
+        if max_throttle_wait_seconds is not None:
+            max_wait = min(max_wait, max_throttle_wait_seconds)
         return cls(
             shop,
             api_version=settings.shopify_api_version,
@@ -124,7 +129,7 @@ class ShopifyClient:
             base_url=settings.shopify_base_url,
             connect_timeout_seconds=settings.shopify_timeout_seconds,
             read_timeout_seconds=settings.shopify_timeout_seconds,
-            max_throttle_wait_seconds=settings.shopify_max_throttle_wait_seconds,
+            max_throttle_wait_seconds=max_wait,
             session=session,
         )
 
