@@ -413,6 +413,7 @@ def worker(queue: str) -> dict[str, Any]:
             ],
             unit="reqps",
         ),
+        *(_bulk_panels(w) if queue != "deploy" else []),
         row("Queue"),
         timeseries(
             "Waiting, delayed, in flight",
@@ -443,6 +444,31 @@ def worker(queue: str) -> dict[str, Any]:
         f"RED for the {queue} worker: job rate, errors, duration, and its queue.",
         panels,
     )
+
+
+def _bulk_panels(w: str) -> list[Panel]:
+    """Catalogue bulk queries (mapping snapshots) of a sync worker, docs/sync.md."""
+    return [
+        timeseries(
+            "Catalogue bulk queries by outcome",
+            [
+                (
+                    f"sum by (kind, outcome) "
+                    f"(increase(hookyard_shopify_bulk_operations_total{{{w}}}[{RATE}]))",
+                    "{{kind}} {{outcome}}",
+                )
+            ],
+        ),
+        timeseries(
+            "Catalogue rows loaded",
+            [
+                (
+                    f"sum by (kind) (increase(hookyard_shopify_bulk_rows_total{{{w}}}[{RATE}]))",
+                    "{{kind}}",
+                )
+            ],
+        ),
+    ]
 
 
 def render() -> dict[str, str]:
