@@ -9,9 +9,11 @@ all on loopback (``bench/sync_stack.py``):
 1. **Hookyard, cold then warm SKU/customer cache.** ``--items`` distinct inventory items are
    POSTed to ``/webhooks/nhanh`` as ``inventoryChange`` webhooks of 10-100 products, and timed
    from the first POST to the ``finished_at`` of the last job to end (succeeded, superseded or
-   failed). The *cold* pass starts with an empty mapping cache, so every SKU is looked up in
-   Shopify; the *warm* pass sends the same SKUs again with new quantities (mapping cached by the
-   cold pass). The same for ``--customers`` ``customerUpdate`` items (customers pre-seeded in the
+   failed). The *cold* pass starts with an empty mapping cache: the first batch misses more
+   than ``HOOKYARD_CATALOG_PREFILL_MIN_MISSES`` SKUs and loads the shop's catalogue with one
+   bulk query (``hookyard.catalog``; ``--prefill-min-misses 0`` looks every SKU up instead);
+   the *warm* pass sends the same SKUs again with new quantities (mapping cached by the cold
+   pass). The same for ``--customers`` ``customerUpdate`` items (customers pre-seeded in the
    sandbox with phone and email; written with ``metafieldsSet``).
 2. **Seed design** (``bench/sync_reference.py``): one call per item, a fixed 10 jobs/s limiter
    shared by 16 threads, the same ``ShopifyClient``; run for ``--reference-seconds`` worth of
@@ -21,7 +23,9 @@ Every phase starts from the bucket's steady state: the sandbox bucket *and* Hook
 budget are set to 0 available (as if the last answer had reported an empty bucket), so the
 initial 2000-point burst of a Standard bucket does not flatter anyone. The sandbox runs with
 ``enforce_throttle=False`` (``--enforce-throttle`` to change): an over-spending client is then
-served and counted in ``budget_exceeded`` instead of being corrected by ``THROTTLED``.
+served and counted in ``budget_exceeded`` instead of being corrected by ``THROTTLED``. The
+sandbox's bulk queries run at its defaults (1 s queued, then 5000 rows/s) unless
+``--bulk-start-seconds`` / ``--bulk-rows-per-second`` say otherwise.
 
 At the end the sandbox's levels and metafields must equal the last value sent per SKU and
 customer, or the run says so and exits 1. Results go to stdout and
@@ -173,7 +177,11 @@ class Bench:
         self.args = args
         self.rng = random.Random(args.seed)
         self.catalog = build_catalog(args.items, args.customers)
-        self.stack = SyncStack(hookyard_shops(), nhanh_token=NHANH_TOKEN, admin_token=ADMIN_TOKEN)
+        overrides = {}
+        if args.prefill_min_misses is not None:
+            overrides["HOOKYARD_CATALOG_PREFILL_MIN_MISSES"] = str(args.prefill_min_misses)
+        self.stack = SyncStack(hookyard_shops(), nhanh_token=NHANH_TOKEN, admin_token=ADMIN_TOKEN,
+                               overrides=overrides)
         self.sent_inventory: dict[str, int] = {}
         self.sent_customers: dict[int, int] = {}
         self.reference_sent_inventory: dict[str, int] = {}
@@ -194,8 +202,11 @@ class Bench:
         reference = sandbox_seed(REFERENCE_SHOP, f"shpat_{REFERENCE_SHOP}", self.catalog)
         self.reference_ids = self.sandbox.create_shop(reference)
         self.seed_seconds = time.monotonic() - started
+        bulk = {name: value for name, value in (
+            ("bulk_start_seconds", self.args.bulk_start_seconds),
+            ("bulk_rows_per_second", self.args.bulk_rows_per_second)) if value is not None}
         for shop in (SHOP, REFERENCE_SHOP):
-            self.sandbox.set_faults(shop, enforce_throttle=self.args.enforce_throttle)
+            self.sandbox.set_faults(shop, enforce_throttle=self.args.enforce_throttle, **bulk)
         stack.start_ingest()
         for i in range(INVENTORY_WORKERS):
             stack.start_worker("workers.inventory_sync", i)
@@ -221,7 +232,8 @@ class Bench:
     def hookyard_phase(self, name: str, queue: str, bodies: list[bytes], items: int,
                        timeout: float) -> dict[str, Any]:
         self.steady_bucket(SHOP)
-        mutations_before = len(self.sandbox.mutations(SHOP))
+        kind = "inventory" if queue == "inventory-sync" else "customer"
+        snapshot_before = self.state.hgetall(keys.catalog_snapshot(SHOP, kind))
         baseline = self._terminal(queue)
         load_before = os.getloadavg()[0]
         job_ids: list[str] = []
@@ -254,7 +266,25 @@ class Bench:
                    default=int(time.time() * 1000))
         seconds = last / 1000 - t0
         stats = self.sandbox.stats(SHOP)
-        mutations = len(self.sandbox.mutations(SHOP)) - mutations_before
+        calls, points = stats["calls_by_field"], stats["points_by_field"]
+        bulk_fields = ("bulkOperationRunQuery", "bulkOperation", "bulkOperations")
+        snapshot = {k.decode(): v.decode() for k, v in
+                    self.state.hgetall(keys.catalog_snapshot(SHOP, kind)).items()}
+        loaded = snapshot if snapshot.get("completed_at_ms") and snapshot != {
+            k.decode(): v.decode() for k, v in snapshot_before.items()} else {}
+        bulk = {
+            "queries": calls.get("bulkOperationRunQuery", 0),
+            "polls": calls.get("bulkOperation", 0) + calls.get("bulkOperations", 0),
+            "points": sum(points.get(f, 0) for f in bulk_fields),
+            "downloads": stats["bulk_downloads"],
+            "rows": int(loaded["rows"]) if loaded else 0,
+            "load_seconds": int(loaded["load_ms"]) / 1000 if loaded else None,
+            "loaded_after_seconds": round(int(loaded["completed_at_ms"]) / 1000 - t0, 3)
+            if loaded else None,
+            "outcome_error": snapshot.get("error"),
+        }
+        writes = calls.get("inventorySetQuantities", 0) + calls.get("metafieldsSet", 0)
+        lookups = calls.get("productVariants", 0) + calls.get("customers", 0)
         states: dict[str, int] = {}
         for record in records:
             states[record["state"]] = states.get(record["state"], 0) + 1
@@ -282,8 +312,10 @@ class Bench:
             "mean_batch": round(items / len(leaders), 1) if leaders else None,
             "batch_sizes": sorted(batch_sizes.values(), reverse=True),
             "batches_of_5_or_fewer": sum(1 for size in batch_sizes.values() if size <= 5),
-            "shopify_calls": stats["calls"], "mutations": mutations,
-            "lookups": stats["calls"] - mutations,
+            "shopify_calls": stats["calls"], "mutations": writes, "lookups": lookups,
+            "lookup_points": points.get("productVariants", 0) + points.get("customers", 0),
+            "bulk": bulk, "bulk_queries": bulk["queries"], "bulk_points": bulk["points"],
+            "bulk_seconds": bulk["load_seconds"],
             "throttled": stats["throttled"], "http_429": stats["http_429"],
             "budget_exceeded": stats["budget_exceeded"],
             "points_requested": stats["points_requested"], "points_spent": stats["points_spent"],
@@ -409,17 +441,19 @@ class Bench:
 
 def print_table(phases: list[dict[str, Any]]) -> None:
     columns = [("phase", 26), ("items", 6), ("seconds", 8), ("per_second", 8),
-               ("shopify_calls", 6), ("mutations", 6), ("lookups", 6), ("points_spent", 7),
+               ("shopify_calls", 6), ("mutations", 6), ("lookups", 6), ("bulk_queries", 5),
+               ("bulk_seconds", 6), ("bulk_points", 5), ("points_spent", 7),
                ("throttled", 5), ("http_429", 5), ("attempts_over_1", 6),
                ("budget_exceeded", 6)]
-    heads = ["phase", "items", "seconds", "items/s", "calls", "writes", "lookups", "points",
-             "thr", "429", "att>1", "over"]
+    heads = ["phase", "items", "seconds", "items/s", "calls", "writes", "lookups", "bulk",
+             "bulk s", "b.pts", "points", "thr", "429", "att>1", "over"]
     print("  ".join(h.rjust(w) if i else h.ljust(w)
                     for i, (h, (_, w)) in enumerate(zip(heads, columns, strict=True))))
     for phase in phases:
         cells = []
         for i, (key, width) in enumerate(columns):
             value = phase.get(key, "")
+            value = "-" if value is None else value
             cells.append(str(value).ljust(width) if i == 0 else str(value).rjust(width))
         print("  ".join(cells))
 
@@ -435,6 +469,13 @@ def main() -> int:
     parser.add_argument("--enforce-throttle", action="store_true",
                         help="sandbox answers THROTTLED (as Shopify) instead of counting overruns")
     parser.add_argument("--seed", type=int, default=3, help="random seed (values, webhook sizes)")
+    parser.add_argument("--prefill-min-misses", type=int, default=None,
+                        help="HOOKYARD_CATALOG_PREFILL_MIN_MISSES (default: the setting's; 0 "
+                             "looks every cold mapping up one by one)")
+    parser.add_argument("--bulk-start-seconds", type=float, default=None,
+                        help="sandbox: seconds a bulk query is queued before it runs")
+    parser.add_argument("--bulk-rows-per-second", type=float, default=None,
+                        help="sandbox: rows a running bulk query produces per second")
     args = parser.parse_args()
 
     # SIGTERM unwinds like Ctrl-C, so the finally below stops every child process.
@@ -494,6 +535,16 @@ def main() -> int:
               f"{TARGET_ITEMS_PER_SECOND:.0f}: {row['items_target']}), "
               f"{row['customers_per_second']} customers/s (x{row['customers_ratio_to_seed']}; "
               f"target >= {TARGET_CUSTOMERS_PER_SECOND:.0f}: {row['customers_target']})")
+    for phase in hookyard_phases:
+        bulk = phase["bulk"]
+        if bulk["queries"] or bulk["polls"]:
+            error = f"; error: {bulk['outcome_error']}" if bulk["outcome_error"] else ""
+            print(f"bulk prefill, {phase['phase']}: {bulk['queries']} bulk query, "
+                  f"{bulk['polls']} polls, {bulk['points']} points, {bulk['rows']} rows loaded "
+                  f"in {bulk['load_seconds']}s (ready {bulk['loaded_after_seconds']}s after the "
+                  f"first POST){error}")
+    cold_retried = sum(p["attempts_over_1"] for p in hookyard_phases if "cold" in p["phase"])
+    print(f"cold passes: jobs with attempts > 1: {cold_retried}")
     print(f"jobs with attempts > 1: {guards['attempts_over_1']}; failed jobs: "
           f"{guards['failed_jobs']}; budget_exceeded: {guards['budget_exceeded']}; "
           f"throttled + 429: {guards['throttled']}"

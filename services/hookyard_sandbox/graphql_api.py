@@ -16,6 +16,7 @@ from typing import Any
 
 from graphql import (
     ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     OperationType,
@@ -128,8 +129,14 @@ def answer_graphql(shop: ShopState, api_version: str, raw: bytes, *,
     data, result_errors = result.data, result.errors
     actual = min(requested, calculator.actual(data))
     shop.bucket.refund(requested - actual)
+    roots = [s.name.value for s in operation.selection_set.selections
+             if isinstance(s, FieldNode) and not s.name.value.startswith("__")]
     with shop.lock:
         stats = shop.stats
+        for name in roots:
+            stats.calls_by_field[name] = stats.calls_by_field.get(name, 0) + 1
+        if roots:
+            stats.points_by_field[roots[0]] = stats.points_by_field.get(roots[0], 0) + actual
         stats.served += 1
         stats.points_requested += requested
         stats.points_spent += actual

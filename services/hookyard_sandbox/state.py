@@ -86,6 +86,10 @@ class Stats:
     """Bulk queries started (``bulkOperationRunQuery`` answered with an operation)."""
     bulk_downloads: int = 0
     """Downloads of a bulk result file (outside the GraphQL rate limit, as on Shopify)."""
+    calls_by_field: dict[str, int] = field(default_factory=dict)
+    """Served requests by root field (``productVariants``, ``bulkOperation``, ...)."""
+    points_by_field: dict[str, int] = field(default_factory=dict)
+    """Points spent by root field (a request with several root fields counts under the first)."""
 
 
 @dataclass
@@ -359,6 +363,8 @@ class ShopState:
 
     def stats_snapshot(self) -> dict[str, Any]:
         stats = dict(vars(self.stats))
+        stats["calls_by_field"] = dict(self.stats.calls_by_field)
+        stats["points_by_field"] = dict(self.stats.points_by_field)
         if stats["min_available"] == float("inf"):
             stats["min_available"] = None
         stats["bucket"] = self.bucket.status()
