@@ -108,7 +108,9 @@ class RateLimited(HookyardError):
 
 
 class Unavailable(HookyardError):
-    """Redis is down, out of memory or too slow: nothing was accepted, the sender must retry."""
+    """Redis is down, out of memory or too slow: the delivery is not confirmed, the sender
+    must re-send (after a timeout Redis may have accepted it; the re-send then answers 200
+    ``duplicate``)."""
 
     code, status = "unavailable", 503
     retry_after_seconds = 5

@@ -1,8 +1,9 @@
 """One mapping from failures to HTTP: ``{"error": "<code>", "message": "..."}`` always.
 
 Hookyard errors carry their status and code; Redis failures are 503 ``unavailable`` with
-``Retry-After`` (never a 2xx: nothing was accepted); Falcon's own errors (unknown route, wrong
-method) get the same body shape; anything unexpected is a 500 without internals.
+``Retry-After`` (never a 2xx: the delivery is not confirmed; after a timeout Redis may still run
+the acceptance, and the re-send then answers 200 ``duplicate``); Falcon's own errors (unknown
+route, wrong method) get the same body shape; anything unexpected is a 500 without internals.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def handle_redis_error(req: falcon.Request, resp: falcon.Response, ex: redis.Red
                        params: dict[str, Any]) -> None:
     log.warning("redis unavailable: %s", type(ex).__name__)
     handle_hookyard_error(req, resp, Unavailable(
-        "Hookyard's store is unavailable, so nothing was accepted; retry later."), params)
+        "Hookyard's store did not confirm this delivery; send it again later (if it was "
+        "accepted after all, the re-send answers 200 with its original job ids)."), params)
 
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
