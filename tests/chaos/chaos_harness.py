@@ -3,20 +3,29 @@
 The stack is the production one: gunicorn ingest, worker processes (supervised: restarted
 when they exit, as Kubernetes would), Redis with an AOF, and the Shopify sandbox. Senders post
 webhooks with known ids and re-send every one that got no definite answer (timeout, connection
-error, 5xx), as Nhanh does. A seeded nemesis SIGKILLs workers every few seconds, SIGTERMs one,
-kills a gunicorn worker, kills and restarts Redis, pauses Redis, and makes the sandbox answer
-429 and 5xx bursts. A few poison jobs kill every worker that runs them. Then the run drains and
-is judged (Jepsen's sets):
+error, an answer cut off, 5xx), as Nhanh does. A seeded nemesis SIGKILLs workers every few
+seconds, SIGTERMs one, kills a gunicorn worker, kills and restarts Redis, pauses Redis, and
+makes the sandbox answer 429 and 5xx bursts. A few poison jobs kill every worker that runs
+them. Then the run drains and is judged (Jepsen's sets):
 
 - lost: accepted (200) but never processed to a terminal state. Must be empty.
 - unexpected: processed (a job record, a value in Shopify) but never accepted. Must be empty.
+  A delivery whose outcome its sender never learned (no 200, and a timeout, lost connection,
+  cut-off answer or 5xx: Redis may have committed it before the answer was lost) is *maybe
+  accepted*: its jobs may exist but need not. Which ones Redis did accept is read from the job
+  records (each names its body's sha256); those count as accepted for the checks below.
 - recovered: accepted only after a re-send. Counted.
+- unfinished: a webhook its sender never got an outcome for (a sender that stopped). Must be
+  empty: a harness that stops sending must fail the run, not shrink it.
 - duplicated: a value written to Shopify more than once, or a job run more than once. Counted;
   ingest itself must never make two jobs of one delivered item (checked by body sha256).
 
 Plus: every accepted job ended succeeded, superseded or (poison only) failed after exactly
 ``HOOKYARD_MAX_DELIVERIES`` deliveries; the broker's queues are empty; the sandbox's budget was
-never exceeded; Shopify holds the newest accepted value of every SKU and customer.
+never exceeded; Shopify holds the newest accepted value of every SKU and customer, newest by
+acceptance sequence among the deliveries answered 200 and the maybe-accepted ones Redis holds
+(for deliveries answered 200 that order must be the sender's order, which the ledger alone
+knows; a maybe-accepted one may land after a later delivery its sender sent once it gave up).
 
 The ledger is a dict in this process (dumped to ``ledger.json``): nothing the nemesis touches.
 ``run_chaos`` is used by ``tests/chaos/test_chaos.py`` (CI size) and ``tests/chaos/run.py``.
@@ -24,6 +33,7 @@ The ledger is a dict in this process (dumped to ``ledger.json``): nothing the ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -34,8 +44,9 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +113,14 @@ class ChaosConfig:
     kill_every_seconds: tuple[float, float] = (3.0, 6.0)
     appendfsync: str = "always"
     send_timeout_seconds: float = 5.0
+    # Re-sending: Nhanh re-sends a failed delivery 3 times, 5/10/30 minutes apart, so its
+    # retries outlast every outage injected here (at most a few seconds). The senders compress
+    # that in time: they re-send with backoff (0.1 s doubling to 2 s) until a definite answer,
+    # and give up only after give_up_after_seconds (ingest unavailable that long is a failure).
+    # max_sends caps the sends per delivery (4 = Nhanh's count without its spacing): senders
+    # then give up inside an outage, which leaves maybe-accepted deliveries to judge.
     give_up_after_seconds: float = 180.0
+    max_sends: int | None = None
     drain_timeout_seconds: float = 300.0
     faults: bool = True
     workdir: Path | None = None
@@ -114,7 +132,15 @@ class ChaosConfig:
 @dataclass
 class Send:
     at: float
-    outcome: str  # "200", "503", "timeout", "connection_error", ...
+    outcome: str  # "200", "503", "timeout", "connection_error", "broken_answer", ...
+
+
+def is_definite(outcome: str) -> bool:
+    """A 200 (accepted) or a 4xx (refused before anything was written). After anything else
+    (a 5xx, a timeout, a lost connection, an answer cut off) the sender cannot know whether
+    Redis committed the delivery: a 503 may come from a script that ran after ingest stopped
+    waiting for it, a lost connection from a worker killed after the commit."""
+    return outcome.isdigit() and (outcome == "200" or 400 <= int(outcome) < 500)
 
 
 @dataclass
@@ -128,11 +154,25 @@ class Webhook:
     job_ids: list[str] = field(default_factory=list)
     accepted_at: float | None = None
     duplicate_answer: bool = False
-    rejected: str | None = None
+    rejected: str | None = None  # a 4xx: a definite "no", never re-sent
+    gave_up: str | None = None  # the last outcome when the sender stopped without a definite one
 
     @property
     def accepted(self) -> bool:
         return self.accepted_at is not None
+
+    @property
+    def maybe_accepted(self) -> bool:
+        """Never answered 200, but some send ended without a definite answer."""
+        return not self.accepted and any(not is_definite(s.outcome) for s in self.sends)
+
+    @property
+    def finished(self) -> bool:
+        return self.accepted or self.rejected is not None or self.gave_up is not None
+
+    @property
+    def body_sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
 
 
 @dataclass
@@ -150,16 +190,22 @@ class Ledger:
         self.webhooks: dict[int, Webhook] = {}
         self.poison: dict[str, Poison] = {}
         self.events: list[tuple[float, str]] = []
+        self.harness_errors: list[str] = []
+        self.redis_outages: list[tuple[float, float]] = []  # (start, end), as send times
         self.started = time.monotonic()
         self.sent = 0
 
+    def now(self) -> float:
+        """Seconds since the sending started: the clock of every time in the ledger."""
+        return round(time.monotonic() - self.started, 3)
+
     def event(self, text: str) -> None:
         with self.lock:
-            self.events.append((round(time.monotonic() - self.started, 2), text))
+            self.events.append((round(self.now(), 2), text))
 
     def record_send(self, webhook: Webhook, outcome: str, answer: dict[str, Any] | None) -> None:
         with self.lock:
-            webhook.sends.append(Send(round(time.monotonic() - self.started, 3), outcome))
+            webhook.sends.append(Send(self.now(), outcome))
             if answer is not None and outcome == "200":
                 webhook.job_ids = list(answer.get("jobs") or [])
                 webhook.duplicate_answer = bool(answer.get("duplicate"))
@@ -169,10 +215,13 @@ class Ledger:
     def dump(self, path: Path) -> None:
         with self.lock:
             data = {
-                "webhooks": [{**{k: v for k, v in asdict(w).items() if k != "body"}}
+                "webhooks": [{**{k: v for k, v in asdict(w).items() if k != "body"},
+                              "body_sha256": w.body_sha256}
                              for w in self.webhooks.values()],
                 "poison": [asdict(p) for p in self.poison.values()],
                 "events": self.events,
+                "redis_outages": self.redis_outages,
+                "harness_errors": self.harness_errors,
             }
         path.write_text(json.dumps(data, indent=1))
 
@@ -417,9 +466,10 @@ def make_webhooks(config: ChaosConfig, rng: random.Random) -> list[Webhook]:
 
 def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
              config: ChaosConfig) -> None:
-    """Each sender posts its webhooks in order, re-sending each until a definite answer."""
+    """Each sender posts its webhooks in order, re-sending each until a definite answer (or
+    until it gives up: ``give_up_after_seconds``, ``max_sends``)."""
 
-    def sender(mine: list[Webhook]) -> None:
+    def send(mine: list[Webhook]) -> None:
         session = requests.Session()
         url = f"{stack.ingest_url}/webhooks/nhanh"
         for webhook in mine:
@@ -439,22 +489,40 @@ def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
                 except requests.ConnectionError:
                     outcome = "connection_error"
                     session = requests.Session()
+                except requests.RequestException:
+                    # The status line arrived but the body did not, or not whole
+                    # (ChunkedEncodingError: gunicorn writes the headers and the body in two
+                    # sends, and a worker SIGKILLed between them had already committed).
+                    outcome = "broken_answer"
+                    session = requests.Session()
                 ledger.record_send(webhook, outcome, answer)
                 if outcome == "200":
                     break
-                if outcome.isdigit() and 400 <= int(outcome) < 500:
-                    webhook.rejected = outcome  # a definite "no": never re-sent
+                if is_definite(outcome):
+                    webhook.rejected = outcome  # a 4xx: never re-sent
                     break
-                if time.monotonic() > deadline:
-                    webhook.rejected = f"gave up after {outcome}"
+                if (time.monotonic() > deadline
+                        or (config.max_sends is not None
+                            and len(webhook.sends) >= config.max_sends)):
+                    webhook.gave_up = outcome
                     break
                 time.sleep(pause)
                 pause = min(2.0, pause * 2)
 
+    def sender(number: int, mine: list[Webhook]) -> None:
+        try:
+            send(mine)
+        except Exception as exc:  # a harness bug must fail the run, not silently end a sender
+            unfinished = [w.id for w in mine if not w.finished]
+            ledger.harness_errors.append(
+                f"sender {number} stopped with {exc!r}; {len(unfinished)} of its webhooks "
+                f"unfinished, from webhook {unfinished[:1]}")
+            raise
+
     by_sender: dict[int, list[Webhook]] = defaultdict(list)
     for webhook in webhooks:
         by_sender[webhook.sender].append(webhook)
-    threads = [threading.Thread(target=sender, args=(mine,), name=f"sender-{s}", daemon=True)
+    threads = [threading.Thread(target=sender, args=(s, mine), name=f"sender-{s}", daemon=True)
                for s, mine in by_sender.items()]
     for thread in threads:
         thread.start()
@@ -581,19 +649,23 @@ class Nemesis:
             self.counts["gunicorn_worker_sigkill"] += 1
 
     def _kill_redis(self) -> None:
+        started = self.ledger.now()
         self.stack.redis.kill()
         self.counts["redis_sigkill"] += 1
         time.sleep(1.0)
         self.stack.redis.start(timeout=60)
         self.ledger.event("nemesis: Redis is back")
+        self.ledger.redis_outages.append((started, self.ledger.now()))
 
     def _pause_redis(self) -> None:
         process = self.stack.redis.process
         assert process is not None
+        started = self.ledger.now()
         process.send_signal(signal.SIGSTOP)
         self.counts["redis_sigstop"] += 1
         time.sleep(3.0)
         process.send_signal(signal.SIGCONT)
+        self.ledger.redis_outages.append((started, self.ledger.now()))
 
     def _sandbox(self, **faults: Any) -> None:
         self.stack.sandbox.set_faults("acme", **faults)
@@ -648,16 +720,119 @@ def drain(stack: ChaosStack, ledger: Ledger, job_ids: list[str], timeout: float)
 
 
 @dataclass
+class DeliveryVerdict:
+    """What the ledger and the job records say about every delivery (``judge_deliveries``)."""
+
+    lost: list[str]  # answered 200 (or poison) but a job is missing, or not ended
+    unexpected: list[str]  # job records no send explains
+    bad_states: list[str]  # an explained job that ended other than it should
+    maybe_committed: list[int]  # maybe-accepted webhooks whose jobs Redis holds
+    maybe_not_committed: list[int]  # maybe-accepted webhooks Redis never accepted
+    reordered: list[str]  # deliveries answered 200 whose acceptance order is not the sender's
+    answered_ids: set[str]  # job ids answered with a 200
+    accepted_values: set[tuple[str, str]]  # (entity, value) of every delivery Redis accepted
+    newest: dict[str, int]  # entity -> its newest accepted value
+
+
+def judge_deliveries(webhooks: Sequence[Webhook], poison_ids: Set[str],
+                     records: Mapping[str, Mapping[str, Any] | None]) -> DeliveryVerdict:
+    """Judge deliveries against job records (job id -> record, None when absent).
+
+    A delivery answered 200 must have every job it was answered with, ended. A maybe-accepted
+    one (``Webhook.maybe_accepted``) is accepted exactly when Redis holds jobs made from its
+    body (the records' ``source_event.body_sha256``); then they must have ended too. Every
+    other record is unexpected. An entity's newest value is that of the accepted delivery with
+    the highest acceptance sequence (``seq``); for the deliveries answered 200 that order must
+    be their sender's (it sends the next only after the 200), which the ledger alone knows.
+    """
+    by_body: dict[str, list[str]] = defaultdict(list)
+    for job_id, record in records.items():
+        source = (record or {}).get("source_event") or {}
+        if source.get("body_sha256"):
+            by_body[source["body_sha256"]].append(job_id)
+
+    lost: list[str] = []
+    bad_states: list[str] = []
+    explained = set(poison_ids)
+    maybe_committed: list[int] = []
+    maybe_not_committed: list[int] = []
+    accepted: list[Webhook] = []  # by Redis: answered 200, or maybe-accepted and committed
+    seq_of: dict[int, int] = {}  # webhook id -> its acceptance sequence number
+    for webhook in sorted(webhooks, key=lambda w: w.id):
+        if webhook.accepted:
+            job_ids = list(webhook.job_ids)
+        elif webhook.maybe_accepted:
+            job_ids = sorted(by_body.get(webhook.body_sha256, ()))
+            (maybe_committed if job_ids else maybe_not_committed).append(webhook.id)
+            if not job_ids:
+                continue
+        else:
+            continue
+        accepted.append(webhook)
+        explained.update(job_ids)
+        if len(set(job_ids)) != len(webhook.values):  # one job per item (SKU or customer)
+            (lost if webhook.accepted else bad_states).append(
+                f"webhook {webhook.id}: {len(set(job_ids))} jobs for "
+                f"{len(webhook.values)} items")
+        for job_id in job_ids:
+            record = records.get(job_id)
+            if record is not None:
+                seq_of.setdefault(webhook.id, int(record.get("seq") or 0))
+            if record is None or record["state"] not in TERMINAL:
+                if webhook.accepted:
+                    lost.append(job_id)
+                else:
+                    bad_states.append(f"{job_id} (maybe-accepted webhook {webhook.id}): "
+                                      f"{record and record['state']}")
+                continue
+            if record["state"] not in ("succeeded", "superseded"):
+                bad_states.append(f"{job_id}: {record['state']} {record.get('error')}")
+    for job_id in sorted(poison_ids):
+        record = records.get(job_id)
+        if record is None or record["state"] not in TERMINAL:
+            lost.append(job_id)
+
+    unexpected = sorted(j for j, r in records.items() if r is not None and j not in explained)
+
+    reordered: list[str] = []
+    by_entity: dict[str, list[Webhook]] = defaultdict(list)
+    for webhook in accepted:  # in id order: per entity, one sender's sending order
+        if webhook.id in seq_of:  # else its jobs are all missing: lost (or never committed)
+            for entity in webhook.values:
+                by_entity[entity].append(webhook)
+    newest: dict[str, int] = {}
+    for entity, candidates in by_entity.items():
+        answered = [w for w in candidates if w.accepted]
+        for before, after in pairwise(answered):
+            if seq_of[before.id] >= seq_of[after.id]:
+                reordered.append(f"{entity}: webhook {before.id} (seq {seq_of[before.id]}) "
+                                 f"answered before webhook {after.id} (seq {seq_of[after.id]})")
+        newest[entity] = max(candidates, key=lambda w: seq_of[w.id]).values[entity]
+
+    return DeliveryVerdict(
+        lost=sorted(lost), unexpected=unexpected, bad_states=bad_states,
+        maybe_committed=maybe_committed, maybe_not_committed=maybe_not_committed,
+        reordered=reordered,
+        answered_ids={j for w in webhooks if w.accepted for j in w.job_ids},
+        accepted_values={(entity, str(value)) for w in accepted
+                         for entity, value in w.values.items()},
+        newest=newest,
+    )
+
+
+@dataclass
 class ChaosReport:
     seed: int
     webhooks: int
     items: int
     poison: int
     appendfsync: str
+    max_sends: int | None
     durations: dict[str, float]
     faults: dict[str, int]
     lost: list[str]
     unexpected: list[str]
+    maybe_accepted: dict[str, int]
     recovered: int
     recovered_duplicate_answers: int
     duplicated_writes: int
@@ -665,20 +840,30 @@ class ChaosReport:
     ingest_duplicates: list[str]
     states: dict[str, int]
     bad_states: list[str]
+    reordered: list[str]
     poison_outcomes: list[dict[str, Any]]
     non_empty_queue_keys: dict[str, int]
     sandbox_stats: dict[str, Any]
     stale_values: list[str]
     rejected_webhooks: list[str]
+    given_up: list[str]
+    unfinished_webhooks: list[int]
+    harness_errors: list[str]
     sends: dict[str, int]
+    unavailable_outside_outages: list[str]
     worker_restarts: int
     events: list[tuple[float, str]]
 
     def problems(self) -> list[str]:
         """Every broken promise, one line each (empty when the run passed)."""
         found = []
-        for name in ("lost", "unexpected", "ingest_duplicates", "bad_states", "stale_values",
-                     "rejected_webhooks"):
+        names = ["harness_errors", "unfinished_webhooks", "lost", "unexpected",
+                 "ingest_duplicates", "bad_states", "reordered", "stale_values",
+                 "rejected_webhooks"]
+        if self.max_sends is None:
+            # Re-sent for give_up_after_seconds: ingest refused that long.
+            names.append("given_up")
+        for name in names:
             if getattr(self, name):
                 found.append(f"{name}: {getattr(self, name)[:20]}")
         if self.non_empty_queue_keys:
@@ -691,14 +876,23 @@ class ChaosReport:
         d = self.durations
         return "\n".join([
             f"chaos run: seed={self.seed} webhooks={self.webhooks} items={self.items} "
-            f"poison={self.poison} appendfsync={self.appendfsync}",
+            f"poison={self.poison} appendfsync={self.appendfsync} "
+            f"max_sends={self.max_sends or 'unlimited'}",
             f"  durations: send {d['send']:.1f}s, drain {d['drain']:.1f}s, "
             f"total {d['total']:.1f}s",
             f"  faults: {dict(sorted(self.faults.items()))}; "
             f"worker restarts {self.worker_restarts}",
-            f"  sends: {dict(sorted(self.sends.items()))}",
+            f"  sends: {dict(sorted(self.sends.items()))}; 503s outside the injected Redis "
+            f"outages: {len(self.unavailable_outside_outages)} "
+            f"{self.unavailable_outside_outages[:5]}",
+            *(f"  HARNESS ERROR: {error}" for error in self.harness_errors),
+            f"  unfinished webhooks (never got an outcome): {len(self.unfinished_webhooks)}",
             f"  lost: {len(self.lost)} {self.lost[:10]}",
             f"  unexpected: {len(self.unexpected)} {self.unexpected[:10]}",
+            f"  maybe accepted (sender gave up without a definite answer): "
+            f"{self.maybe_accepted['committed']} committed in Redis, "
+            f"{self.maybe_accepted['not_committed']} not; given up: {len(self.given_up)}; "
+            f"rejected: {len(self.rejected_webhooks)}",
             f"  recovered: {self.recovered} webhooks accepted only after a re-send "
             f"({self.recovered_duplicate_answers} of them answered duplicate: the first "
             f"send had been accepted)",
@@ -706,6 +900,7 @@ class ChaosReport:
             f"once; {self.rerun_jobs} jobs started more than once; ingest duplicates "
             f"{len(self.ingest_duplicates)}",
             f"  job states: {dict(sorted(self.states.items()))}; bad: {self.bad_states[:10]}",
+            f"  reordered: {len(self.reordered)} {self.reordered[:5]}",
             f"  poison: {self.poison_outcomes}",
             f"  queue keys not empty: {self.non_empty_queue_keys}",
             f"  sandbox: budget_exceeded={self.sandbox_stats.get('budget_exceeded')} "
@@ -713,23 +908,19 @@ class ChaosReport:
             f" http_5xx={self.sandbox_stats.get('http_5xx')}",
             f"  stale values in Shopify: {len(self.stale_values)} {self.stale_values[:10]}",
             f"  reproduce: python tests/chaos/run.py --webhooks {self.webhooks} "
-            f"--seed {self.seed}",
+            f"--seed {self.seed}" + (f" --max-sends {self.max_sends}" if self.max_sends else ""),
         ])
 
 
 def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
           durations: dict[str, float], nemesis: Nemesis, config: ChaosConfig) -> ChaosReport:
     settings = stack.settings
-    accepted = [w for w in webhooks if w.accepted]
-    accepted_ids = {job_id for w in accepted for job_id in w.job_ids}
+    answered_ids = {job_id for w in webhooks if w.accepted for job_id in w.job_ids}
     poison_ids = set(ledger.poison)
     all_in_redis = {m.decode() for m in stack.jobs.state.zrange(keys.all_jobs(), 0, -1)}
-    ids = sorted(accepted_ids | poison_ids | all_in_redis)
+    ids = sorted(answered_ids | poison_ids | all_in_redis)
     records = dict(zip(ids, stack.jobs.get_many(ids), strict=True))
-
-    lost = sorted(j for j in accepted_ids | poison_ids
-                  if records.get(j) is None or records[j]["state"] not in TERMINAL)
-    unexpected = sorted(all_in_redis - accepted_ids - poison_ids)
+    verdict = judge_deliveries(webhooks, poison_ids, records)
 
     # Ingest must never make two jobs of one delivered item.
     by_item: dict[tuple[str, int], list[str]] = defaultdict(list)
@@ -742,11 +933,7 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
                                in by_item.items() if len(ids_) > 1)
 
     states = Counter(r["state"] for j, r in records.items() if r is not None)
-    bad_states = []
-    for job_id in sorted(accepted_ids):
-        record = records.get(job_id)
-        if record is not None and record["state"] not in ("succeeded", "superseded"):
-            bad_states.append(f"{job_id}: {record['state']} {record.get('error')}")
+    bad_states = list(verdict.bad_states)
     poison_outcomes = []
     for job_id in sorted(poison_ids):
         record = records.get(job_id) or {}
@@ -784,13 +971,10 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
         elif mutation["mutation"] == "metafieldsSet":
             for m in mutation["args"]["metafields"]:
                 writes[(owner_to_nhanh.get(m["ownerId"], "?"), str(m["value"]))] += 1
-    sent_values = {(entity, str(value)) for w in accepted for entity, value in w.values.items()}
-    unexpected += sorted(f"shopify {e}={v}" for e, v in writes if (e, v) not in sent_values)
+    unexpected = verdict.unexpected + sorted(
+        f"shopify {e}={v}" for e, v in writes if (e, v) not in verdict.accepted_values)
     duplicated_writes = sum(1 for count in writes.values() if count > 1)
 
-    newest: dict[str, int] = {}
-    for webhook in sorted(accepted, key=lambda w: w.id):  # per entity, one sender, in order
-        newest.update(webhook.values)
     actual: dict[str, str | None] = {sku: str(row["available"]) for sku, row in inventory.items()}
     for c in customers:
         values = [m["value"] for m in c["metafields"]
@@ -798,24 +982,40 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
                                                     settings.customer_metafield_key)]
         actual[owner_to_nhanh[c["id"]]] = values[0] if values else None
     stale = sorted(f"{entity}: shopify={actual.get(entity)} newest={value}"
-                   for entity, value in newest.items() if actual.get(entity) != str(value))
+                   for entity, value in verdict.newest.items()
+                   if actual.get(entity) != str(value))
 
     sends: Counter[str] = Counter(s.outcome for w in webhooks for s in w.sends)
-    recovered = [w for w in accepted if len(w.sends) > 1]
+    # Ingest answers 503 when Redis is down, paused or slower than its Redis timeout. Counted,
+    # not judged: on a busy machine a healthy Redis can be slower than 0.5 s (the answer then
+    # is right); a count well above zero means ingest refuses while Redis works.
+    margin = 1.0  # the ingest's Redis timeout (0.5 s) and reconnecting after the outage
+    unavailable_outside_outages = [
+        f"{w.id}@{s.at}s" for w in webhooks for s in w.sends if s.outcome == "503"
+        and not any(start <= s.at <= end + margin for start, end in ledger.redis_outages)]
+    recovered = [w for w in webhooks if w.accepted and len(w.sends) > 1]
     return ChaosReport(
-        seed=config.seed, webhooks=len(webhooks), items=len(accepted_ids),
-        poison=len(poison_ids), appendfsync=config.appendfsync, durations=durations,
-        faults=dict(nemesis.counts), lost=lost, unexpected=unexpected,
+        seed=config.seed, webhooks=len(webhooks), items=len(answered_ids),
+        poison=len(poison_ids), appendfsync=config.appendfsync, max_sends=config.max_sends,
+        durations=durations, faults=dict(nemesis.counts), lost=verdict.lost,
+        unexpected=unexpected,
+        maybe_accepted={"committed": len(verdict.maybe_committed),
+                        "not_committed": len(verdict.maybe_not_committed)},
         recovered=len(recovered),
         recovered_duplicate_answers=sum(1 for w in recovered if w.duplicate_answer),
         duplicated_writes=duplicated_writes,
-        rerun_jobs=sum(1 for j in accepted_ids
+        rerun_jobs=sum(1 for j in answered_ids
                        if records.get(j) and int(records[j].get("attempts") or 0) > 1),
         ingest_duplicates=ingest_duplicates, states=dict(states), bad_states=bad_states,
+        reordered=verdict.reordered,
         poison_outcomes=poison_outcomes, non_empty_queue_keys=non_empty,
         sandbox_stats=stats, stale_values=stale,
         rejected_webhooks=[f"{w.id}: {w.rejected}" for w in webhooks if w.rejected],
-        sends=dict(sends),
+        given_up=[f"{w.id}: after {len(w.sends)} sends, last {w.gave_up}"
+                  for w in webhooks if w.gave_up],
+        unfinished_webhooks=[w.id for w in webhooks if not w.finished],
+        harness_errors=list(ledger.harness_errors),
+        sends=dict(sends), unavailable_outside_outages=unavailable_outside_outages,
         worker_restarts=sum(max(0, p.starts - 1) for p in stack.workers),
         events=list(ledger.events),
     )

@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="nemesis and workload seed (default: random, printed)")
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--poison", type=int, default=3)
+    parser.add_argument("--max-sends", type=int, default=None,
+                        help="senders give up on a delivery after this many sends (4 = Nhanh's "
+                             "count); default: re-send until a definite answer")
     parser.add_argument("--appendfsync", choices=("always", "everysec"), default="always")
     parser.add_argument("--no-faults", action="store_true", help="workload only, no nemesis")
     parser.add_argument("--drain-timeout", type=float, default=600)
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"chaos seed {seed}", flush=True)
     report = run_chaos(ChaosConfig(
         webhooks=args.webhooks, seed=seed, senders=args.senders, poison=args.poison,
-        appendfsync=args.appendfsync, faults=not args.no_faults,
+        appendfsync=args.appendfsync, max_sends=args.max_sends, faults=not args.no_faults,
         drain_timeout_seconds=args.drain_timeout, workdir=args.workdir))
     print(report.summary())
     for at, text in report.events:
