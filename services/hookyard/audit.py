@@ -1,15 +1,16 @@
 """The audit log: which token did what to which job, when, and how it ended.
 
 Operator actions (``POST /jobs/{id}/retry`` - the replay of a dead or cancelled job -,
-``POST /jobs/{id}/cancel``, ``POST /deploys``) append one entry each, refused attempts included
-(outcome ``forbidden``, ``not_found``, ``conflict``). Entries live in a Redis stream in the state
-DB (``keys.audit_log()``), so every ingest replica writes to and reads from the same log; the
-stream id is the time, from the Redis server's clock.
+``POST /jobs/{id}/cancel``, ``POST /deploys``) by a valid token append one entry each, refused
+attempts included: outcome ``refused`` with the error code in ``error`` (``forbidden``,
+``not_found``, ``conflict``, ``invalid_bundle``, ``rate_limited``, ...). Entries live in a Redis
+stream in the state DB (``keys.audit_log()``), so every ingest replica writes to and reads from
+the same log; the stream id is the time, from the Redis server's clock.
 
 Retention, both applied on every write: at most ``HOOKYARD_AUDIT_MAX_ENTRIES`` entries and none
 older than ``HOOKYARD_AUDIT_RETENTION_SECONDS``; the stream expires as a whole once its newest
 entry is that old, and reads never return an entry past its retention. An entry carries the
-token's *name* only - never the token, its digest, or a request body.
+token's *name* only - never the token, its digest, or a request body (a deploy's bundle).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import redis
 
 from hookyard import keys
+from hookyard.errors import HookyardError
 
 MAX_FIELD_LENGTH = 200
 CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
@@ -36,11 +38,16 @@ class AuditEntry:
     action: str
     job_id: str
     outcome: str
+    error: str
+    """The error code of a refused attempt (outcome ``refused``), else empty."""
+    shop: str
+    """The shop a deploy was for (as requested, when refused), else empty."""
     request_id: str
 
     def view(self) -> dict[str, str]:
         return {"id": self.id, "at": self.at, "who": self.who, "action": self.action,
-                "job_id": self.job_id, "outcome": self.outcome, "request_id": self.request_id}
+                "job_id": self.job_id, "outcome": self.outcome, "error": self.error,
+                "shop": self.shop, "request_id": self.request_id}
 
 
 def _text(value: bytes | str) -> str:
@@ -56,6 +63,7 @@ def _entry(stream_id: bytes | str, fields: dict[Any, Any]) -> AuditEntry:
         at=datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds"),
         who=values.get("who", ""), action=values.get("action", ""),
         job_id=values.get("job_id", ""), outcome=values.get("outcome", ""),
+        error=values.get("error", ""), shop=values.get("shop", ""),
         request_id=values.get("request_id", ""))
 
 
@@ -70,12 +78,12 @@ class AuditLog:
     def _oldest_kept_ms(self) -> int:
         return max(0, int(time.time() * 1000) - self.retention_ms)
 
-    def record(self, *, who: str, action: str, job_id: str, outcome: str,
-               request_id: str = "") -> str:
+    def record(self, *, who: str, action: str, job_id: str, outcome: str, error: str = "",
+               shop: str = "", request_id: str = "") -> str:
         """Append one entry; returns its id. Raises ``redis.RedisError`` when Redis fails."""
         key = keys.audit_log()
         fields = {"who": who, "action": action, "job_id": job_id, "outcome": outcome,
-                  "request_id": request_id}
+                  "error": error, "shop": shop, "request_id": request_id}
         with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(key, {k: v[:MAX_FIELD_LENGTH] for k, v in fields.items()},
                       maxlen=self.max_entries, approximate=False)
@@ -83,6 +91,15 @@ class AuditLog:
             pipe.pexpire(key, self.retention_ms)
             entry_id, _, _ = pipe.execute()
         return _text(entry_id)
+
+    def record_refusal(self, *, who: str, action: str, error: HookyardError, job_id: str = "",
+                       shop: str = "", request_id: str = "") -> None:
+        """Append the entry of an attempt refused with ``error``, unless the error is ours
+        (5xx: Redis down or slow), where there is no refusal to record and writing would fail
+        too."""
+        if error.status < 500:
+            self.record(who=who, action=action, job_id=job_id, outcome="refused",
+                        error=error.code, shop=shop, request_id=request_id)
 
     def recent(self, *, limit: int, cursor: str | None = None
                ) -> tuple[list[AuditEntry], str | None]:

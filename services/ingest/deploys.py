@@ -9,7 +9,8 @@ Two request shapes (docs/deploys.md):
   {"base64"}}, "settings"?}``.
 
 Every check runs before anything is written (token, shop, size, archive, paths, layout,
-settings merge, rate limit); a refused request creates no job and stores no bundle.
+settings merge, rate limit); a refused request creates no job and stores no bundle. Every
+attempt by a valid token is audited, refused ones included (``hookyard.audit``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import Any
 import falcon
 
 from hookyard import keys
-from hookyard.errors import Forbidden, InvalidJson, RateLimited, UnknownShop, ValidationFailed
+from hookyard.errors import (
+    Forbidden,
+    HookyardError,
+    InvalidJson,
+    RateLimited,
+    UnknownShop,
+    ValidationFailed,
+)
 from hookyard.jobs import JobStore
 from hookyard.rate_limits import SlidingWindowLimit
 from hookyard.settings import ApiToken, Settings, ShopConfig
@@ -32,6 +40,13 @@ from ingest.body import read_body
 from ingest.status_api import audit_log
 
 RATE_WINDOW_SECONDS = 60
+
+
+@dataclass
+class _Attempt:
+    """What is known of a deploy attempt so far, for the audit entry of a refusal."""
+
+    shop: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,14 +158,38 @@ class DeploysResource:
                          advice="deploy fewer or smaller files")
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Every attempt by a valid token is audited: refused ones (``refused`` with the error
+        code and the requested shop) here, accepted ones with the job."""
         token = bearer_token(req, self.settings.api_tokens)
+        request_id = getattr(req.context, "request_id", "")
+        attempt = _Attempt()
+        try:
+            request = self._check(req, token, attempt)
+        except HookyardError as exc:
+            self.audit.record_refusal(who=token.name, action="deploy", error=exc,
+                                      shop=attempt.shop, request_id=request_id)
+            raise
+        job_id = submit_deploy(self.jobs, request, requested_by=token.name)
+        self.audit.record(who=token.name, action="deploy", job_id=job_id, outcome="accepted",
+                          shop=request.shop.id, request_id=request_id)
+        resp.status = falcon.HTTP_202
+        resp.set_header("Location", f"/jobs/{job_id}")
+        resp.media = {"job_id": job_id, "state": "queued", "location": f"/jobs/{job_id}",
+                      "shop": request.shop.id, "theme": dict(request.theme),
+                      "files": len(request.files),
+                      "bytes": sum(len(f.content) for f in request.files)}
+
+    def _check(self, req: falcon.Request, token: ApiToken, attempt: _Attempt) -> DeployRequest:
+        """Every check, in the documented order; the request to submit, or the first refusal."""
         fmt = bundle_format(req.content_type)
         if fmt == "json":
             body = self._read(req)
             target = target_from_json(parse_json_body(body))
+            attempt.shop = target.shop
             shop = self._shop(token, target.shop)
         else:  # the target is in the query: refuse before reading the body
             target = target_from_query(req)
+            attempt.shop = target.shop
             shop = self._shop(token, target.shop)
             body = self._read(req)
         files = merge_settings(read_files(fmt, body, self.limits), target.settings)
@@ -161,14 +200,5 @@ class DeploysResource:
                 f"deploys in the last minute (HOOKYARD_DEPLOY_RATE_LIMIT_PER_MINUTE); retry after "
                 f"{admission.retry_after_seconds} s.",
                 retry_after_seconds=admission.retry_after_seconds)
-        request = DeployRequest(shop=shop, bundle_format=fmt, bundle=body, theme=target.theme,
-                                settings=target.settings, files=files)
-        job_id = submit_deploy(self.jobs, request, requested_by=token.name)
-        self.audit.record(who=token.name, action="deploy", job_id=job_id, outcome="accepted",
-                          request_id=getattr(req.context, "request_id", ""))
-        resp.status = falcon.HTTP_202
-        resp.set_header("Location", f"/jobs/{job_id}")
-        resp.media = {"job_id": job_id, "state": "queued", "location": f"/jobs/{job_id}",
-                      "shop": shop.id, "theme": target.theme, "files": len(files),
-                      "bytes": sum(len(f.content) for f in files)}
-
+        return DeployRequest(shop=shop, bundle_format=fmt, bundle=body, theme=target.theme,
+                             settings=target.settings, files=files)

@@ -75,7 +75,7 @@ class _Authenticated:
 
 class _OperatorAction(_Authenticated):
     """``POST /jobs/{id}/<action>``: admin only; every attempt by a valid token is audited with
-    its outcome (the error code when refused)."""
+    its outcome (``refused`` and the error code when refused)."""
 
     action = ""
 
@@ -89,8 +89,8 @@ class _OperatorAction(_Authenticated):
             require_admin(token)
             outcome = self.perform(resp, token, job_id)
         except HookyardError as exc:
-            self.audit.record(who=token.name, action=self.action, job_id=job_id,
-                              outcome=exc.code, request_id=request_id)
+            self.audit.record_refusal(who=token.name, action=self.action, error=exc,
+                                      job_id=job_id, request_id=request_id)
             raise
         self.audit.record(who=token.name, action=self.action, job_id=job_id, outcome=outcome,
                           request_id=request_id)

@@ -38,10 +38,11 @@ def test_cancel_and_retry_are_audited_with_who_what_outcome_and_when_newest_firs
 
     assert (cancelled.status_code, replayed.status_code, again.status_code) == (200, 202, 409)
     entries = audit(client)["entries"]
-    assert [(e["who"], e["action"], e["job_id"], e["outcome"]) for e in entries] == [
-        ("ops", "retry", job_id, "conflict"),
-        ("ops", "retry", job_id, "replayed"),
-        ("ops", "cancel", job_id, "cancelled"),
+    assert [(e["who"], e["action"], e["job_id"], e["outcome"], e["error"])
+            for e in entries] == [
+        ("ops", "retry", job_id, "refused", "conflict"),
+        ("ops", "retry", job_id, "replayed", ""),
+        ("ops", "cancel", job_id, "cancelled", ""),
     ]
     assert all(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$", e["at"])
                for e in entries)
@@ -55,8 +56,10 @@ def test_refused_operator_actions_are_audited_too(client):
     unknown = client.simulate_post("/jobs/no-such-job/retry", headers=auth())
 
     assert (forbidden.status_code, unknown.status_code) == (403, 404)
-    outcomes = [(e["who"], e["action"], e["outcome"]) for e in audit(client)["entries"]]
-    assert outcomes == [("ops", "retry", "not_found"), ("acme-bot", "cancel", "forbidden")]
+    outcomes = [(e["who"], e["action"], e["outcome"], e["error"])
+                for e in audit(client)["entries"]]
+    assert outcomes == [("ops", "retry", "refused", "not_found"),
+                        ("acme-bot", "cancel", "refused", "forbidden")]
 
 
 def test_requests_without_a_valid_token_leave_no_audit_entry(client, jobs):
@@ -74,6 +77,53 @@ def test_accepted_deploys_are_audited(client):
     [entry] = audit(client)["entries"]
     assert (entry["who"], entry["action"], entry["job_id"], entry["outcome"]) == (
         "acme-bot", "deploy", answer.json["job_id"], "accepted")
+
+
+def deploy(client: falcon.testing.TestClient, token: str, body: bytes, *,
+           content_type: str = "application/json", query: str = "") -> falcon.testing.Result:
+    return client.simulate_post("/deploys", body=body, query_string=query,
+                                headers={"Content-Type": content_type, **auth(token)})
+
+
+def test_refused_deploys_are_audited_with_the_error_code_and_never_the_bundle(settings, jobs):
+    one_deploy = dataclasses.replace(settings, deploy_rate_limit_per_minute=1)
+    replica = falcon.testing.TestClient(create_app(one_deploy, jobs=ingest_job_store(one_deploy)))
+    secret_text = "<div>secret-section-content</div>"
+    files = {**theme_files(3), "sections/hidden.liquid": secret_text}
+
+    answers = [
+        deploy(replica, SHOP_TOKEN, json_bundle(files, shop="globex")),
+        deploy(replica, ADMIN_TOKEN, json_bundle(files, shop="no-such-shop")),
+        deploy(replica, SHOP_TOKEN, b"PK-not-a-zip " + secret_text.encode(),
+               content_type="application/zip", query="shop=acme&theme_name=Sale"),
+        deploy(replica, SHOP_TOKEN, json_bundle({"README.md": secret_text})),
+        deploy(replica, SHOP_TOKEN, json_bundle(files)),
+        deploy(replica, SHOP_TOKEN, json_bundle(files)),
+    ]
+
+    assert [a.status_code for a in answers] == [403, 404, 400, 422, 202, 429]
+    entries = audit(replica)["entries"]
+    assert [(e["who"], e["action"], e["outcome"], e["error"], e["shop"], e["job_id"])
+            for e in reversed(entries)] == [
+        ("acme-bot", "deploy", "refused", "forbidden", "globex", ""),
+        ("ops", "deploy", "refused", "unknown_shop", "no-such-shop", ""),
+        ("acme-bot", "deploy", "refused", "invalid_bundle", "acme", ""),
+        ("acme-bot", "deploy", "refused", "invalid_theme_layout", "acme", ""),
+        ("acme-bot", "deploy", "accepted", "", "acme", answers[4].json["job_id"]),
+        ("acme-bot", "deploy", "refused", "rate_limited", "acme", ""),
+    ]
+    assert [e["request_id"] for e in reversed(entries)] == [
+        a.headers["X-Request-Id"] for a in answers]
+    stored = repr(jobs.state.xrange(keys.audit_log()))
+    for secret in (secret_text, "secret-section-content", SHOP_TOKEN, ADMIN_TOKEN):
+        assert secret not in stored
+
+
+def test_deploys_without_a_valid_token_leave_no_audit_entry(client, jobs):
+    body = json_bundle(theme_files(3))
+    assert deploy(client, "guess", body).status_code == 401
+    assert client.simulate_post("/deploys", body=body).status_code == 401
+    assert jobs.state.exists(keys.audit_log()) == 0
 
 
 def test_the_audit_log_needs_an_admin_token(client):
