@@ -59,13 +59,18 @@ def run_batched(runtime: Runtime, leader: dict[str, Any], *, kind: str, max_jobs
                   wait_seconds=runtime.settings.time_limit_seconds(queue) / 2)
     if not _lead_or_hand_off(runtime, leader, lease, keys.pending_batch(shop.id, kind)):
         return HandedOff()
+    batch_rmid = f"batch:{leader['id']}:{lease.owner}"
     try:
-        outcomes, size = _write_batch(runtime, shop, leader, kind, max_jobs, apply,
-                                      batch_rmid=f"batch:{leader['id']}:{lease.owner}")
+        members, outcomes = _write_batch(runtime, shop, leader, kind, max_jobs, apply,
+                                         batch_rmid=batch_rmid)
     finally:
+        # Only the writes need the lease ("newest wins"); recording each member's end does not,
+        # so the shop's next batch starts while this thread finishes its members.
         lease.release()
+    batch = {"led_by": leader["id"], "size": len(members) + 1}
+    _finish_members(runtime, members, outcomes, batch, batch_rmid)
     mine = outcomes[leader["id"]]
-    result = {**mine.result, "batch": {"led_by": leader["id"], "size": size}}
+    result = {**mine.result, "batch": batch}
     return Superseded(result) if mine.state == "superseded" else result
 
 
@@ -102,8 +107,10 @@ def _lead_or_hand_off(runtime: Runtime, leader: dict[str, Any], lease: Lease,
 
 def _write_batch(runtime: Runtime, shop: ShopConfig, leader: dict[str, Any], kind: str,
                  max_jobs: int, apply: Apply, *,
-                 batch_rmid: str) -> tuple[dict[str, ItemOutcome], int]:
-    """Claim the shop's waiting jobs, apply them with the leader, record the members' ends."""
+                 batch_rmid: str) -> tuple[list[dict[str, Any]], dict[str, ItemOutcome]]:
+    """Claim the shop's waiting jobs and apply them with the leader (under the batch lease);
+    returns the members and every job's outcome. If ``apply`` fails, the members are released
+    for a retry (or fail) and the error is raised."""
     queue = str(leader["queue"])
     pending = keys.pending_batch(shop.id, kind)
     runtime.state.zrem(pending, leader["id"])
@@ -115,13 +122,20 @@ def _write_batch(runtime: Runtime, shop: ShopConfig, leader: dict[str, Any], kin
     except Exception as exc:
         _release_members_after_failure(runtime, members, batch_rmid, exc)
         raise
-    batch = {"led_by": leader["id"], "size": len(members) + 1}
+    return members, outcomes
+
+
+def _finish_members(runtime: Runtime, members: list[dict[str, Any]],
+                    outcomes: dict[str, ItemOutcome], batch: dict[str, Any],
+                    batch_rmid: str) -> None:
+    """Record each member's end. Still fenced by ``batch_rmid``: a member's own (stale)
+    message cannot run it meanwhile, and the sweeper sees it running under the batch."""
     for member in members:
         outcome = outcomes[member["id"]]
+        queue = str(member["queue"])
         runtime.jobs.finish(member["id"], queue, batch_rmid, outcome.state,
                             result={**outcome.result, "batch": batch})
         metrics.jobs_total.labels(queue, outcome.state).inc()
-    return outcomes, len(members) + 1
 
 
 def _release_members_after_failure(runtime: Runtime, members: list[dict[str, Any]],
