@@ -333,6 +333,10 @@ SPECS: tuple[SettingSpec, ...] = (
     _spec("INGEST_REDIS_TIMEOUT_SECONDS", "0.5", "0.5",
           "Ingest's Redis socket timeout; slower answers 503 so the sender retries.",
           _positive_float),
+    _spec("DEPLOY_REDIS_TIMEOUT_SECONDS", "10", "10",
+          "Redis socket timeout of POST /deploys, whose bundle write (up to "
+          "DEPLOY_MAX_BUNDLE_BYTES) takes longer than a webhook's; slower answers 503.",
+          _positive_float),
     _spec("MAX_RETRIES", "3", "3", "Retries after the first attempt before a job is dead.",
           _non_negative_int),
     _spec("RETRY_BASE_SECONDS", "2", "2",
@@ -438,6 +442,7 @@ class Settings:
     max_body_bytes: int
     dedupe_ttl_seconds: int
     ingest_redis_timeout_seconds: float
+    deploy_redis_timeout_seconds: float
     max_retries: int
     retry_base_seconds: float
     retry_max_seconds: float

@@ -1,4 +1,5 @@
-"""The ingest WSGI app: ``create_app(settings, jobs=...)``, and ``get_app()`` for gunicorn.
+"""The ingest WSGI app: ``create_app(settings, jobs=..., deploy_jobs=...)``, and ``get_app()`` for
+gunicorn.
 
 Routes are declared here and nowhere else. Resources keep no per-request state.
 """
@@ -29,15 +30,28 @@ from ingest.status_api import (
 from ingest.webhooks import NhanhWebhookResource
 
 
-def ingest_job_store(settings: Settings) -> JobStore:
-    """Job store whose Redis calls give up after ``HOOKYARD_INGEST_REDIS_TIMEOUT_SECONDS``, so a
-    slow Redis answers 503 quickly instead of holding the sender."""
-    timeout = settings.ingest_redis_timeout_seconds
+def _job_store(settings: Settings, timeout: float) -> JobStore:
     return JobStore(settings, state=state_client(settings, socket_timeout=timeout),
                     broker=broker_client(settings, socket_timeout=timeout))
 
 
-def create_app(settings: Settings, *, jobs: JobStore) -> falcon.App:
+def ingest_job_store(settings: Settings) -> JobStore:
+    """Job store whose Redis calls give up after ``HOOKYARD_INGEST_REDIS_TIMEOUT_SECONDS``, so a
+    slow Redis answers 503 quickly instead of holding the sender."""
+    return _job_store(settings, settings.ingest_redis_timeout_seconds)
+
+
+def deploy_job_store(settings: Settings) -> JobStore:
+    """Job store of ``POST /deploys``, with ``HOOKYARD_DEPLOY_REDIS_TIMEOUT_SECONDS``: writing a
+    bundle of many MiB legitimately takes longer than ingest's webhook timeout allows. A slower
+    Redis still answers 503, never a 2xx without a confirmed write."""
+    return _job_store(settings, settings.deploy_redis_timeout_seconds)
+
+
+def create_app(settings: Settings, *, jobs: JobStore,
+               deploy_jobs: JobStore | None = None) -> falcon.App:
+    """The app; ``jobs`` serves webhooks and the status API, ``deploy_jobs`` (default
+    ``deploy_job_store(settings)``) ``POST /deploys``."""
     if not settings.nhanh_tokens:
         raise SettingsError("HOOKYARD_NHANH_TOKENS must list at least one verify token for "
                             "ingest. Example: HOOKYARD_NHANH_TOKENS=tok-2026-a")
@@ -53,7 +67,7 @@ def create_app(settings: Settings, *, jobs: JobStore) -> falcon.App:
     app.add_route("/jobs/{job_id}", JobResource(settings, jobs))
     app.add_route("/jobs/{job_id}/retry", JobRetryResource(settings, jobs))
     app.add_route("/jobs/{job_id}/cancel", JobCancelResource(settings, jobs))
-    app.add_route("/deploys", DeploysResource(settings, jobs))
+    app.add_route("/deploys", DeploysResource(settings, deploy_jobs or deploy_job_store(settings)))
     app.add_route("/queues", QueuesResource(settings, jobs))
     app.add_route("/queues/{queue}/dead", DeadJobsResource(settings, jobs))
     app.add_route("/healthz", HealthResource())
@@ -67,4 +81,5 @@ def create_app(settings: Settings, *, jobs: JobStore) -> falcon.App:
 def get_app() -> falcon.App:
     """For gunicorn: ``gunicorn -c python:ingest.gunicorn_conf 'ingest.app:get_app()'``."""
     settings = Settings.from_env()
-    return create_app(settings, jobs=ingest_job_store(settings))
+    return create_app(settings, jobs=ingest_job_store(settings),
+                      deploy_jobs=deploy_job_store(settings))

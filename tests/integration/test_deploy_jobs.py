@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -323,3 +326,38 @@ def test_a_deploy_to_a_shop_with_a_custom_domain_goes_first(settings, shop, sand
     deploy_worker(threads=1)
     started = {j: wait_state(j, "succeeded", timeout=30)["started_at"] for j in [first, *normal]}
     assert started[first] < min(started[j] for j in normal)
+
+
+@contextlib.contextmanager
+def redis_paused(live_redis: RedisServer, seconds: float) -> Iterator[None]:
+    """Redis stops answering (SIGSTOP) and resumes by itself after ``seconds``."""
+    live_redis.process.send_signal(signal.SIGSTOP)
+    resume = threading.Timer(seconds, live_redis.process.send_signal, args=[signal.SIGCONT])
+    resume.start()
+    try:
+        yield
+    finally:
+        resume.join()
+
+
+def test_a_bundle_write_slower_than_the_webhook_timeout_is_still_accepted(client, shop, jobs,
+                                                                         live_redis, settings):
+    pause = 1.0
+    assert settings.ingest_redis_timeout_seconds < pause < settings.deploy_redis_timeout_seconds
+    with redis_paused(live_redis, pause):
+        answer = post_deploy(client, zip_bundle(theme_files(8)))
+
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json["job_id"]
+    assert jobs.get(job_id)["state"] == "queued"
+    assert jobs.state.exists(keys.deploy_bundle(job_id))
+
+
+def test_a_deploy_slower_than_the_deploy_redis_timeout_answers_503(settings, shop, live_redis):
+    impatient = dataclasses.replace(settings, deploy_redis_timeout_seconds=0.3)
+    client = falcon.testing.TestClient(create_app(impatient, jobs=ingest_job_store(impatient)))
+    with redis_paused(live_redis, 1.0):
+        answer = post_deploy(client, zip_bundle(theme_files(8)))
+
+    assert (answer.status_code, answer.json["error"]) == (503, "unavailable")
+    assert "Retry-After" in answer.headers
