@@ -1,8 +1,8 @@
 """Theme deploys: a stored bundle uploaded into a Shopify theme, in batches, resumable.
 
 Ingest checks a bundle (``hookyard.theme_bundles``), stores its bytes in Redis and submits the
-job (``submit_deploy``): the bundle is written first, with a TTL, so a job never exists without
-its bundle. The deploy worker runs ``deploy_theme``:
+job (``submit_deploy``): the bundle is written first, with a TTL and the request's audit entry,
+so a job never exists without its bundle or its entry. The deploy worker runs ``deploy_theme``:
 
     validate      read and check the stored bundle again, merge the settings overrides
     create_theme  the target theme: the given id, or a new UNPUBLISHED theme with the given name
@@ -29,6 +29,7 @@ from typing import Any
 import redis
 
 from hookyard import keys, metrics, scripts
+from hookyard.audit import AuditLog
 from hookyard.errors import HookyardError, JobCancelled, JobError, PermanentJobError
 from hookyard.jobs import JobStore, NewJob
 from hookyard.runtime import Runtime
@@ -88,9 +89,14 @@ class DeployRequest:
     files: Sequence[BundleFile]
 
 
-def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str) -> str:
-    """Store the bundle (TTL ``HOOKYARD_DEPLOY_BUNDLE_TTL_SECONDS``), then create the job;
-    returns the job id. A failure between the two leaves only a bundle that expires."""
+def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, audit: AuditLog,
+                  request_id: str = "") -> str:
+    """Store the bundle (TTL ``HOOKYARD_DEPLOY_BUNDLE_TTL_SECONDS``) and the request's audit
+    entry (outcome ``requested``, naming the job id) in one MULTI/EXEC, then create the job;
+    returns the job id. A failure between the two leaves a bundle that expires and an entry
+    whose job does not exist (the caller got 503); a deploy job never exists without its bundle
+    and its entry. The entry cannot be written *with* the job: jobs are created by
+    ``JobStore.submit`` (``accept.lua``, shared with every webhook), which runs on its own."""
     shop = request.shop
     first = bool(shop.custom_domain)
     job = NewJob(
@@ -113,8 +119,12 @@ def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str) 
                       "received_at": datetime.now(UTC).isoformat(timespec="milliseconds")},
         priority=1 if first else 0,
     )
-    jobs.state.set(keys.deploy_bundle(job.job_id), request.bundle,
-                   ex=jobs.settings.deploy_bundle_ttl_seconds)
+    with jobs.state.pipeline(transaction=True) as pipe:
+        pipe.set(keys.deploy_bundle(job.job_id), request.bundle,
+                 ex=jobs.settings.deploy_bundle_ttl_seconds)
+        audit.record_on(pipe, who=requested_by, action="deploy", job_id=job.job_id,
+                        outcome="requested", shop=shop.id, request_id=request_id)
+        pipe.execute()
     jobs.submit([job])
     if first:
         move_to_front(jobs, job.job_id)

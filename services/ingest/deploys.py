@@ -159,7 +159,7 @@ class DeploysResource:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Every attempt by a valid token is audited: refused ones (``refused`` with the error
-        code and the requested shop) here, accepted ones with the job."""
+        code and the requested shop) here, accepted ones (``requested``) with the bundle."""
         token = bearer_token(req, self.settings.api_tokens)
         request_id = getattr(req.context, "request_id", "")
         attempt = _Attempt()
@@ -169,9 +169,8 @@ class DeploysResource:
             self.audit.record_refusal(who=token.name, action="deploy", error=exc,
                                       shop=attempt.shop, request_id=request_id)
             raise
-        job_id = submit_deploy(self.jobs, request, requested_by=token.name)
-        self.audit.record(who=token.name, action="deploy", job_id=job_id, outcome="accepted",
-                          shop=request.shop.id, request_id=request_id)
+        job_id = submit_deploy(self.jobs, request, requested_by=token.name, audit=self.audit,
+                               request_id=request_id)
         resp.status = falcon.HTTP_202
         resp.set_header("Location", f"/jobs/{job_id}")
         resp.media = {"job_id": job_id, "state": "queued", "location": f"/jobs/{job_id}",

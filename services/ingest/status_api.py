@@ -4,7 +4,7 @@
 Every request is counted against its token's budget (``HOOKYARD_API_RATE_LIMIT_PER_MINUTE`` in a
 sliding 60 s window kept in Redis, so all replicas share it); over it answers 429
 ``rate_limited`` with ``Retry-After``. Operator actions need an ``admin`` token and are written to
-the audit log (``hookyard.audit``), refused attempts included.
+the audit log (``hookyard.audit``) together with the action, refused attempts included.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from hookyard import keys
 from hookyard.audit import AuditLog
 from hookyard.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited
 from hookyard.jobs import STATES, JobStore, public_view
+from hookyard.operator_actions import OperatorActions
 from hookyard.rate_limits import SlidingWindowLimit
 from hookyard.settings import QUEUES, ApiToken, Settings
 from ingest.auth import bearer_token, require_admin
@@ -74,12 +75,18 @@ class _Authenticated:
 
 
 class _OperatorAction(_Authenticated):
-    """``POST /jobs/{id}/<action>``: admin only; every attempt by a valid token is audited with
-    its outcome (``refused`` and the error code when refused)."""
+    """``POST /jobs/{id}/<action>``: admin only; every attempt by a valid token is audited: a
+    performed action by its own script, in the same step (``hookyard.operator_actions``), a
+    refused one with ``refused`` and the error code."""
 
     action = ""
 
-    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str) -> str:
+    def __init__(self, settings: Settings, jobs: JobStore) -> None:
+        super().__init__(settings, jobs)
+        self.actions = OperatorActions(jobs, self.audit)
+
+    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str,
+                request_id: str) -> None:
         raise NotImplementedError
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
@@ -87,13 +94,11 @@ class _OperatorAction(_Authenticated):
         request_id = getattr(req.context, "request_id", "")
         try:
             require_admin(token)
-            outcome = self.perform(resp, token, job_id)
+            self.perform(resp, token, job_id, request_id)
         except HookyardError as exc:
             self.audit.record_refusal(who=token.name, action=self.action, error=exc,
                                       job_id=job_id, request_id=request_id)
             raise
-        self.audit.record(who=token.name, action=self.action, job_id=job_id, outcome=outcome,
-                          request_id=request_id)
 
 
 class JobResource(_Authenticated):
@@ -127,27 +132,27 @@ class JobsResource(_Authenticated):
 class JobRetryResource(_OperatorAction):
     action = "retry"
 
-    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str) -> str:
+    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str,
+                request_id: str) -> None:
         record = _visible(self.jobs.get(job_id), token, job_id)
-        if not self.jobs.replay(job_id):
+        if not self.actions.replay(job_id, who=token.name, request_id=request_id):
             raise Conflict(f"Job {job_id} is {record['state']}; only failed (dead) or cancelled "
                            "jobs can be replayed.")
         resp.status = falcon.HTTP_202
         resp.media = public_view(_visible(self.jobs.get(job_id), token, job_id))
-        return "replayed"
 
 
 class JobCancelResource(_OperatorAction):
     action = "cancel"
 
-    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str) -> str:
+    def perform(self, resp: falcon.Response, token: ApiToken, job_id: str,
+                request_id: str) -> None:
         _visible(self.jobs.get(job_id), token, job_id)
-        outcome = self.jobs.cancel(job_id)
+        outcome = self.actions.cancel(job_id, who=token.name, request_id=request_id)
         if outcome not in ("cancelled", "requested"):
             raise Conflict(f"Job {job_id} already ended ({outcome}); nothing to cancel.")
         resp.status = falcon.HTTP_202 if outcome == "requested" else falcon.HTTP_200
         resp.media = public_view(_visible(self.jobs.get(job_id), token, job_id))
-        return "cancelled" if outcome == "cancelled" else "cancel_requested"
 
 
 class QueuesResource(_Authenticated):

@@ -69,14 +69,41 @@ def test_requests_without_a_valid_token_leave_no_audit_entry(client, jobs):
     assert jobs.state.exists(keys.audit_log()) == 0
 
 
-def test_accepted_deploys_are_audited(client):
+def test_accepted_deploys_are_audited_as_requested_with_their_job(client):
     answer = client.simulate_post("/deploys", body=json_bundle(theme_files(2)),
                                   headers={"Content-Type": "application/json",
                                            **auth(SHOP_TOKEN)})
     assert answer.status_code == 202, answer.text
     [entry] = audit(client)["entries"]
-    assert (entry["who"], entry["action"], entry["job_id"], entry["outcome"]) == (
-        "acme-bot", "deploy", answer.json["job_id"], "accepted")
+    assert (entry["who"], entry["action"], entry["job_id"], entry["outcome"], entry["shop"]) == (
+        "acme-bot", "deploy", answer.json["job_id"], "requested", "acme")
+
+
+def test_no_operator_action_happens_when_its_audit_entry_cannot_be_written(client, jobs):
+    waiting = queued_job(client, available=1)
+    cancelled = queued_job(client, available=2)
+    assert client.simulate_post(f"/jobs/{cancelled}/cancel", headers=auth()).status_code == 200
+    before = jobs.get(cancelled)
+    # Every append to the audit log now fails (WRONGTYPE): the entry cannot be written.
+    jobs.state.delete(keys.audit_log())
+    jobs.state.set(keys.audit_log(), "not a stream")
+
+    cancel = client.simulate_post(f"/jobs/{waiting}/cancel", headers=auth())
+    replay = client.simulate_post(f"/jobs/{cancelled}/retry", headers=auth())
+    deploy = client.simulate_post("/deploys", body=json_bundle(theme_files(3)),
+                                  headers={"Content-Type": "application/json", **auth()})
+
+    assert [a.json["error"] for a in (cancel, replay, deploy)] == ["unavailable"] * 3
+    assert jobs.get(waiting)["state"] == "queued"
+    assert {k: jobs.get(cancelled)[k] for k in ("state", "rmid", "attempts")} == {
+        k: before[k] for k in ("state", "rmid", "attempts")}
+    assert jobs.list_jobs(queue="deploy")[0] == []
+
+    jobs.state.delete(keys.audit_log())
+    assert client.simulate_post(f"/jobs/{waiting}/cancel", headers=auth()).status_code == 200
+    [entry] = audit(client)["entries"]
+    assert (entry["action"], entry["job_id"], entry["outcome"]) == ("cancel", waiting,
+                                                                     "cancelled")
 
 
 def deploy(client: falcon.testing.TestClient, token: str, body: bytes, *,
@@ -109,7 +136,7 @@ def test_refused_deploys_are_audited_with_the_error_code_and_never_the_bundle(se
         ("ops", "deploy", "refused", "unknown_shop", "no-such-shop", ""),
         ("acme-bot", "deploy", "refused", "invalid_bundle", "acme", ""),
         ("acme-bot", "deploy", "refused", "invalid_theme_layout", "acme", ""),
-        ("acme-bot", "deploy", "accepted", "", "acme", answers[4].json["job_id"]),
+        ("acme-bot", "deploy", "requested", "", "acme", answers[4].json["job_id"]),
         ("acme-bot", "deploy", "refused", "rate_limited", "acme", ""),
     ]
     assert [e["request_id"] for e in reversed(entries)] == [
