@@ -180,6 +180,8 @@ def test_the_crd_schema_check_catches_a_bad_object(check_jsonschema, rendered, t
         ({"config.HOOKYARD_REDIS_URL": "redis://x:6379/0"}, "HOOKYARD_REDIS_URL"),
         ({"config.LOG_LEVEL": "INFO"}, "LOG_LEVEL"),
         ({"image.pullPolicy": "Sometimes"}, "pullPolicy"),
+        ({"ingest.redis.password": "x"}, "password"),
+        ({"workers.deploy.redis.existingSecret": "Not_A_Name"}, "existingSecret"),
     ],
     ids=[
         "misspelt-key",
@@ -191,6 +193,8 @@ def test_the_crd_schema_check_catches_a_bad_object(check_jsonschema, rendered, t
         "secret-in-configmap",
         "unprefixed-setting",
         "bad-enum",
+        "unknown-service-redis-key",
+        "bad-service-secret-name",
     ],
 )
 def test_the_values_schema_rejects_bad_values(helm_template, sets, complaint) -> None:
@@ -501,6 +505,62 @@ def test_chart_created_secret_holds_the_settings_as_environment_variables(render
         "REDIS_PASSWORD",
         "SHOPIFY_TOKEN_ACME",
     }
+
+
+def _redis_url_env(deployment: dict[str, Any]) -> list[dict[str, Any]]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return [e for e in container.get("env", []) if e["name"] == "HOOKYARD_REDIS_URL"]
+
+
+def test_each_service_can_have_redis_credentials_of_its_own(rendered) -> None:
+    """A service with redis.existingSecret gets HOOKYARD_REDIS_URL from that Secret (an env entry
+    beats the shared Secret loaded by envFrom); one without keeps the shared URL."""
+    deployments = {d["metadata"]["name"].removeprefix(f"{RELEASE}-hookyard-"): d
+                   for d in objects_of(rendered["ingress-existing-secret-values.yaml"],
+                                       "Deployment")}
+    own = {name: _redis_url_env(d) for name, d in deployments.items()}
+    assert own == {
+        "ingest": [{"name": "HOOKYARD_REDIS_URL", "valueFrom": {"secretKeyRef": {
+            "name": "hookyard-redis-ingest", "key": "url"}}}],
+        "deploy": [{"name": "HOOKYARD_REDIS_URL", "valueFrom": {"secretKeyRef": {
+            "name": "hookyard-redis-worker", "key": "url"}}}],
+        "inventory-sync": [{"name": "HOOKYARD_REDIS_URL", "valueFrom": {"secretKeyRef": {
+            "name": "hookyard-redis-worker", "key": "url"}}}],
+        "customer-sync": [],
+    }
+    for deployment in deployments.values():  # the shared Secret stays the fallback
+        envfrom = deployment["spec"]["template"]["spec"]["containers"][0]["envFrom"]
+        assert {"secretRef": {"name": "hookyard-prod"}} in envfrom
+    for values in ("default-values.yaml", "keda-monitoring-values.yaml"):
+        assert not any(_redis_url_env(d) for d in objects_of(rendered[values], "Deployment"))
+
+
+OWN_REDIS = {"ingest.redis.existingSecret": "redis-ingest",
+             **{f"workers.{kind}.redis.existingSecret": "redis-worker" for kind in WORKER_KINDS}}
+
+
+def test_no_shared_redis_url_is_needed_when_every_service_has_its_own(helm_template) -> None:
+    docs = load_documents(helm_template(sets={**OWN_REDIS, "secrets.nhanhTokens": "t"}).stdout)
+    (secret,) = objects_of(docs, "Secret")
+    assert "HOOKYARD_REDIS_URL" not in secret["stringData"]
+    assert all(_redis_url_env(d) for d in objects_of(docs, "Deployment"))
+
+    one_short = {**OWN_REDIS, "workers.deploy.redis.existingSecret": ""}
+    result = helm_template(sets=one_short, check=False)
+    assert result.returncode != 0 and "secrets.redisUrl is required" in result.stderr
+
+
+def test_keda_can_read_queue_lengths_as_its_own_redis_user(helm_template) -> None:
+    docs = load_documents(helm_template(KEDA, sets={"keda.redis.usernameKey": "REDIS_USERNAME"}
+                                        ).stdout)
+    (auth,) = objects_of(docs, "TriggerAuthentication")
+    refs = {r["parameter"]: r for r in auth["spec"]["secretTargetRef"]}
+    assert refs["username"] == {"parameter": "username", "name": f"{RELEASE}-hookyard",
+                                "key": "REDIS_USERNAME"}
+    assert refs["password"]["key"] == "REDIS_PASSWORD"
+    (default_auth,) = objects_of(load_documents(helm_template(KEDA).stdout),
+                                 "TriggerAuthentication")
+    assert [r["parameter"] for r in default_auth["spec"]["secretTargetRef"]] == ["password"]
 
 
 def test_bundled_redis_keeps_an_append_only_file_and_never_evicts(rendered) -> None:

@@ -112,6 +112,32 @@ app.kubernetes.io/managed-by: {{ .context.Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/*
+A service's own HOOKYARD_REDIS_URL (e.g. its Redis ACL user), from a Secret only its pods load;
+an env entry beats the shared Secret's key of the same name loaded by envFrom. Renders nothing
+when the service has no Secret of its own. Call with the service's `redis` values.
+*/}}
+{{- define "hookyard.serviceRedisUrlEnv" -}}
+{{- if .existingSecret -}}
+- name: HOOKYARD_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .urlKey }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when ingest and every worker have Redis credentials of their own (no shared URL needed). */}}
+{{- define "hookyard.everyServiceHasOwnRedis" -}}
+{{- $own := .Values.ingest.redis.existingSecret }}
+{{- range $key, $worker := .Values.workers }}
+{{- if not $worker.redis.existingSecret }}
+{{- $own = "" }}
+{{- end }}
+{{- end }}
+{{- if $own }}true{{ end }}
+{{- end }}
+
 {{/* host:port KEDA reads the queue lengths from. */}}
 {{- define "hookyard.kedaRedisAddress" -}}
 {{- if .Values.keda.redis.address }}
@@ -126,8 +152,8 @@ Refuse to render a configuration that cannot work, naming the value to fix.
 Included once, from configmap.yaml.
 */}}
 {{- define "hookyard.validate" -}}
-{{- if and (not .Values.secrets.existingSecret) (not (include "hookyard.redisUrl" .)) }}
-{{- fail "secrets.redisUrl is required (redis://[:password@]host:port/0), unless secrets.existingSecret is set or redis.enabled=true" }}
+{{- if and (not .Values.secrets.existingSecret) (not (include "hookyard.redisUrl" .)) (not (include "hookyard.everyServiceHasOwnRedis" .)) }}
+{{- fail "secrets.redisUrl is required (redis://[:password@]host:port/0), unless secrets.existingSecret is set, redis.enabled=true, or ingest and every worker have redis.existingSecret" }}
 {{- end }}
 {{- if and .Values.redis.enabled .Values.redis.auth (not .Values.secrets.existingSecret) (not .Values.secrets.redisPassword) }}
 {{- fail "redis.enabled with redis.auth needs secrets.redisPassword (or secrets.existingSecret holding secrets.redisPasswordKey), or set redis.auth=false" }}
