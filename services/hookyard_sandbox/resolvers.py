@@ -355,17 +355,6 @@ class QueryRoot:
             return self._page(chosen, first, after,
                               lambda op: self.views.bulk_operation(op, base_url))
 
-    def currentBulkOperation(self, info: GraphQLResolveInfo, type: str = "QUERY") -> Any:
-        """The most recent bulk query (deprecated from 2026-01; kept for older versions)."""
-        if type != "QUERY":
-            return None
-        with self.shop.lock:
-            if not self.shop.bulk_operations:
-                return None
-            op = list(self.shop.bulk_operations.values())[-1]
-            op.advance(time.monotonic())
-            return self.views.bulk_operation(op, _ctx(info).base_url)
-
 
 class BulkQueryRoot(QueryRoot):
     """Root value a bulk query runs against: connections return every node, unpaged."""

@@ -38,7 +38,6 @@ type Query {
     first: Int, after: String, query: String, reverse: Boolean = false,
     sortKey: BulkOperationsSortKeys = CREATED_AT
   ): BulkOperationConnection!
-  currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
 }
 
 type Mutation {
