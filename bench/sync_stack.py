@@ -2,7 +2,9 @@
 worker processes, each started on a free loopback port and stopped by ``SyncStack.stop``.
 
 Settings are production defaults (``HOOKYARD_WORKER_THREADS`` 8, 60 s throttle wait, 3
-retries...) except where the benchmark needs otherwise: records of ended jobs are kept for the
+retries, ``HOOKYARD_CATALOG_*``, so a cold batch loads the catalogue with a bulk query...)
+except where the benchmark needs otherwise (or ``overrides`` say, e.g. ``bench/sync.py
+--prefill-min-misses``): records of ended jobs are kept for the
 whole run (the default keeps only the last 1000 succeeded per queue, which would hide jobs from
 the final check) and metrics ports are free ports.
 """

@@ -94,7 +94,7 @@ sync_items_total = Counter(
 shopify_bulk_operations_total = Counter(
     "hookyard_shopify_bulk_operations_total",
     "Catalogue bulk queries by kind (inventory, customer) and outcome (completed, failed, "
-    "timeout, busy, error), counted by the worker that ran or waited for them.",
+    "timeout, busy, error), counted by the worker that held the shop's catalogue lease.",
     ["kind", "outcome"],
 )
 shopify_bulk_rows_total = Counter(

@@ -104,3 +104,14 @@ def test_shops_can_name_an_environment_variable_for_the_token(tmp_path):
 def test_time_limits_must_exceed_the_longest_shopify_throttle_wait():
     with pytest.raises(SettingsError, match="HOOKYARD_DEPLOY_TIME_LIMIT_SECONDS"):
         Settings.from_env({"HOOKYARD_DEPLOY_TIME_LIMIT_SECONDS": "30"})
+
+
+def test_the_catalogue_wait_must_leave_the_sync_job_time_for_lookups_and_writes():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"HOOKYARD_CATALOG_WAIT_SECONDS": "31"})
+    message = str(raised.value)
+    assert "HOOKYARD_CATALOG_WAIT_SECONDS" in message and "SYNC_TIME_LIMIT_SECONDS" in message
+    assert "HOOKYARD_CATALOG_WAIT_SECONDS=20" in message
+    settings = Settings.from_env({"HOOKYARD_CATALOG_WAIT_SECONDS": "60",
+                                  "HOOKYARD_SYNC_TIME_LIMIT_SECONDS": "240"})
+    assert settings.catalog_wait_seconds == 60
