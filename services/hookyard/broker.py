@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +37,38 @@ from hookyard.settings import Settings
 
 MAINTENANCE_CHANCE = 100_000  # out of 1,000,000 broker commands
 DEAD_MESSAGE_TTL_MS = 60_000  # Dramatiq's XQ is unused; keep anything stray briefly
+
+
+class HeldMessages:
+    """The redis message ids of work-queue messages this process holds: fetched and not yet
+    acked, nacked, put back or dropped, wherever they are meanwhile (the consumer's cache, the
+    worker's work queue, a worker thread). Thread-safe; one per broker, so per process.
+
+    ``WorkerPresence`` publishes it with every heartbeat, and the sweeper compares it with the
+    process's ack sets in Redis: a message in an ack set that the process does not hold was lost
+    (a fetch whose reply never arrived, a cache dropped when a Redis blip restarted the
+    consumer) and will never run unless it is replaced. Delay-queue messages are not tracked:
+    the sweeper judges them by their retry time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: set[str] = set()
+
+    def hold(self, redis_message_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._ids.update(redis_message_ids)
+
+    def release(self, redis_message_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._ids.difference_update(redis_message_ids)
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return sorted(self._ids)
+
+
+def _redis_message_id(message: Message[Any] | MessageProxy) -> str:
+    return str(message.options["redis_message_id"])
 
 
 class WakeableConsumer(_RedisConsumer):
@@ -58,6 +91,11 @@ class WakeableConsumer(_RedisConsumer):
     pending ones are sent when the consumer closes. An ack that is late or lost (the process
     died first) only leaves the message in this worker's ack set: it comes back after the
     heartbeat timeout and ``start.lua`` skips it, since its job already ended.
+
+    **It keeps account of what it holds** (``HeldMessages``): a work-queue message is held from
+    its fetch (decoded at once, so its id is known) until its ack, nack or requeue, or until
+    this consumer closes with it still in its cache (a Redis blip makes Dramatiq drop the
+    consumer and its cache; the message stays in the ack set).
     """
 
     ACK_LINGER_SECONDS = 0.02
@@ -66,6 +104,7 @@ class WakeableConsumer(_RedisConsumer):
                  timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)
         self.hookyard_broker = broker
+        self.held = broker.held
         self.is_work_queue = not queue_name.endswith(".DQ")
         self.refill_at = max(1, prefetch // 4)
         self._lock = threading.Lock()
@@ -78,7 +117,8 @@ class WakeableConsumer(_RedisConsumer):
         if not self.is_work_queue:
             super().ack(message)
             return
-        redis_message_id = message.options["redis_message_id"]
+        redis_message_id = _redis_message_id(message)
+        self.held.release([redis_message_id])
         with self._lock:
             self.queued_message_ids.discard(message.message_id)
             if not self._parked:
@@ -92,12 +132,30 @@ class WakeableConsumer(_RedisConsumer):
         except redis.ConnectionError as exc:
             raise ConnectionClosed(exc) from None
 
+    def nack(self, message: MessageProxy) -> None:
+        self.held.release([_redis_message_id(message)])
+        super().nack(message)
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        messages = list(messages)
+        self.held.release(_redis_message_id(m) for m in messages)
+        super().requeue(messages)
+
     def close(self) -> None:
+        # Whatever is still cached is dropped with this consumer: no longer held here.
+        self.held.release(_redis_message_id(m) for m in self.message_cache
+                          if isinstance(m, Message))
         try:
             self._send(0)
         except redis.ConnectionError:
             pass  # the messages come back after the heartbeat timeout and are skipped
         super().close()
+
+    def _fetched(self, data: Sequence[bytes | None]) -> list[Message[Any] | None]:
+        """Decode a work-queue fetch and mark its messages held."""
+        messages = [None if d is None else Message.decode(d) for d in data]
+        self.held.hold(_redis_message_id(m) for m in messages if m is not None)
+        return messages
 
     def _take_acks(self) -> list[str]:
         with self._lock:
@@ -139,11 +197,13 @@ class WakeableConsumer(_RedisConsumer):
         try:
             while True:
                 if self.message_cache:
-                    data = self.message_cache.pop(0)
-                    if data is None:
+                    cached = self.message_cache.pop(0)
+                    if cached is None:
                         continue
                     self.misses = 0
-                    message = Message.decode(data)
+                    # Work-queue fetches are decoded as they arrive (``_fetched``), delay-queue
+                    # ones here.
+                    message = cached if isinstance(cached, Message) else Message.decode(cached)
                     self.queued_message_ids.add(message.message_id)
                     return MessageProxy(message)
                 room = self.prefetch - self.outstanding_message_count
@@ -157,7 +217,7 @@ class WakeableConsumer(_RedisConsumer):
                     time.sleep(backoff_ms / 1000)
                     return None
                 if room >= self.refill_at:
-                    self.message_cache = self._send(room)
+                    self.message_cache = self._fetched(self._send(room))
                     if self.message_cache:
                         continue
                     self._park()
@@ -216,6 +276,7 @@ class HookyardBroker(RedisBroker):
             dead_message_ttl=DEAD_MESSAGE_TTL_MS,
         )
         self.settings = settings
+        self.held = HeldMessages()
         self._fenced_enqueue = scripts.register(client, "enqueue")
 
     @property

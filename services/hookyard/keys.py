@@ -109,6 +109,12 @@ def worker_presence(queue: str) -> str:
     return f"{STATE_PREFIX}:workers:{queue}"
 
 
+def worker_holdings(worker_id: str) -> str:
+    """JSON ``{"seq", "ids"}``: the work-queue messages worker process ``worker_id`` held at its
+    last heartbeat (``seq`` counts its heartbeats); expires with the worker."""
+    return f"{STATE_PREFIX}:held:{worker_id}"
+
+
 def sweeper_lease() -> str:
     return f"{STATE_PREFIX}:lease:sweeper"
 

@@ -5,29 +5,39 @@
   messages would be handed to another worker while it still runs them. This thread heartbeats
   for the process every ``heartbeat_timeout / 4``.
 - Presence: which worker processes consume which queue (``GET /queues`` ``consumers``,
-  ``healthy``).
+  ``healthy``), and which work-queue messages this process holds (``HeldMessages``), numbered
+  by heartbeat, so the sweeper can tell a message lost from memory from one merely prefetched.
 - The sweeper, when this process holds the sweeper lease.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 
 from hookyard import keys
+from hookyard.broker import HeldMessages
 from hookyard.jobs import JobStore, now_ms
 from hookyard.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
 
 
+HOLDINGS_TTL_BEATS = 12
+"""Heartbeats (of ``heartbeat_timeout / 4``) a published holdings snapshot outlives its worker."""
+
+
 class WorkerPresence:
-    def __init__(self, jobs: JobStore, *, broker_id: str, queue: str) -> None:
+    def __init__(self, jobs: JobStore, *, broker_id: str, queue: str,
+                 held: HeldMessages | None = None) -> None:
         self.jobs = jobs
         self.broker_id = broker_id
         self.queue = queue
+        self.held = held
         self.settings = jobs.settings
+        self._beats = 0
         self.sweeper = Sweeper(jobs, owner=broker_id)
         self.last_beat = 0.0
         self._stop = threading.Event()
@@ -46,11 +56,14 @@ class WorkerPresence:
         self._thread.join(timeout=5)
         try:
             self.jobs.state.zrem(keys.worker_presence(self.queue), self.broker_id)
+            self.jobs.state.delete(keys.worker_holdings(self.broker_id))
             self.sweeper.release_lease()
         except Exception:
             log.info("could not withdraw presence on shutdown", exc_info=True)
 
     def beat(self) -> None:
+        """Heartbeat, presence, and (with ``held``) the holdings snapshot, taken now and
+        numbered one past the previous one."""
         now = now_ms()
         self.jobs.broker.zadd(keys.broker_heartbeats(), {self.broker_id: now})
         presence = keys.worker_presence(self.queue)
@@ -58,6 +71,11 @@ class WorkerPresence:
         pipe.zadd(presence, {self.broker_id: now})
         pipe.zremrangebyscore(presence, "-inf", now - 10 * self.settings.heartbeat_timeout_seconds
                               * 1000)
+        if self.held is not None:
+            self._beats += 1
+            snapshot = {"seq": self._beats, "ids": self.held.snapshot()}
+            pipe.set(keys.worker_holdings(self.broker_id), json.dumps(snapshot),
+                     px=HOLDINGS_TTL_BEATS * self.settings.heartbeat_timeout_seconds * 250)
         pipe.execute()
         self.last_beat = time.monotonic()
 

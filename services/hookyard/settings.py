@@ -370,7 +370,8 @@ SPECS: tuple[SettingSpec, ...] = (
           _positive_int),
     _spec("STRANDED_AFTER_SECONDS", "900", "900",
           "A job held by a live worker without progress this long (beyond its time limit) is "
-          "re-enqueued.", _positive_int),
+          "re-enqueued; a backstop: a queued job's message the worker lost from memory is "
+          "replaced within a few heartbeats.", _positive_int),
     _spec("QUEUE_MAX_AGE_SECONDS", "300", "300",
           "A queue whose oldest waiting job is older is reported unhealthy.", _positive_int),
     _spec("DEPLOY_WORKER_THREADS", "3", "3",

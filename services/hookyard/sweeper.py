@@ -6,11 +6,14 @@ at a time across the fleet. What it closes:
 - a job recorded ``queued``/``retrying``/``running`` whose message is nowhere (not in its queue's
   or delay queue's message hash): Dramatiq loses a retry when Redis is down at the moment it is
   enqueued, an AOF rewind can drop a message, an outcome write can fail after the ack;
-- a message held by a *live* worker that will never run it: after a Redis blip Dramatiq's
-  consumer drops its in-memory delay queue but the messages stay in its ack set, and a prefetched
-  message can be stranded the same way. Such a message is replaced when it has been idle well past
-  the point where it would have run (retry time + grace, time limit + grace, or
-  ``HOOKYARD_STRANDED_AFTER_SECONDS`` for a queued job).
+- a message in a *live* worker's ack set that the worker will never run: after a Redis blip
+  Dramatiq's consumer drops its in-memory delay queue and prefetch cache but the messages stay
+  in its ack set, and a fetch whose reply was lost leaves its messages there too. A queued job's
+  message is replaced as soon as the worker's own account of what it holds (published with every
+  heartbeat, ``HeldMessages``) has left it out for ``LOST_AFTER_SNAPSHOTS`` heartbeats; otherwise
+  (and for workers that publish no account) when it has been idle well past the point where it
+  would have run (retry time + grace, time limit + grace, or ``HOOKYARD_STRANDED_AFTER_SECONDS``
+  for a queued job).
 
 Re-enqueueing is always a fenced ``requeue`` (expected state and message id), so a job that moved
 on meanwhile is left alone, and the replaced copy is skipped if it is ever delivered.
@@ -32,6 +35,9 @@ from hookyard.settings import QUEUES
 log = logging.getLogger(__name__)
 
 BATCH = 500
+LOST_AFTER_SNAPSHOTS = 3
+"""How many holdings snapshots past the first pass that saw a message in a live worker's ack set
+(and not in its snapshot) must leave it out before it counts as lost (see ``_lost``)."""
 
 
 @dataclass
@@ -48,6 +54,9 @@ class Sweeper:
         self.owner = owner
         self.queues = tuple(queues)
         self._cursors: dict[tuple[str, str], float] = {}
+        # (queue, worker, redis message id) -> holdings snapshot number read right after the
+        # first pass that found the message in the worker's ack set but not in its holdings.
+        self._unheld: dict[tuple[str, bytes, bytes], int] = {}
 
     # --- the lease -------------------------------------------------------------------------
 
@@ -70,17 +79,20 @@ class Sweeper:
     def sweep_once(self) -> SweepReport:
         report = SweepReport()
         for queue in self.queues:
-            held = self._held_message_ids(queue)
+            fetched, work_acks = self._fetched_by_live_workers(queue)
+            lost = self._lost(queue, work_acks)
             for state in ACTIVE_STATES:
-                report.requeued += self._recover(queue, state, held)
+                report.requeued += self._recover(queue, state, fetched, lost)
             report.dropped += self._drop_dead_copies(queue)
             report.trimmed += self._trim(queue)
         for job_id in report.requeued:
             log.warning("sweeper re-enqueued job %s (its message was lost or stranded)", job_id)
         return report
 
-    def _held_message_ids(self, queue: str) -> set[bytes]:
-        """Message ids fetched (not acked) by workers that still heartbeat."""
+    def _fetched_by_live_workers(self, queue: str
+                                 ) -> tuple[set[bytes], dict[bytes, set[bytes]]]:
+        """Message ids fetched (not acked) by workers that still heartbeat, from ``queue`` and
+        its delay queue; and per such worker, those of ``queue`` itself."""
         broker = self.jobs.broker
         alive_after = now_ms() - self.settings.heartbeat_timeout_seconds * 1000
         workers = broker.zrangebyscore(keys.broker_heartbeats(), alive_after, "+inf")
@@ -88,10 +100,41 @@ class Sweeper:
         for worker in workers:
             pipe.smembers(keys.broker_acks(worker.decode(), queue))
             pipe.smembers(keys.broker_acks(worker.decode(), f"{queue}.DQ"))
-        held: set[bytes] = set()
-        for members in pipe.execute():
-            held |= members
-        return held
+        replies = pipe.execute()
+        work_acks = dict(zip(workers, replies[0::2], strict=True))
+        return set().union(*replies), work_acks
+
+    def _lost(self, queue: str, work_acks: dict[bytes, set[bytes]]) -> set[bytes]:
+        """Ids in a live worker's ack set of ``queue`` that the worker no longer holds in memory.
+
+        Each worker publishes, with every heartbeat, the work-queue messages it holds
+        (``HeldMessages``), numbered. The ack sets are read before the snapshots, so when a pass
+        finds a message in an ack set and reads snapshot n, snapshot n + 2 was taken after that
+        pass (n + 1 was written after it), hence after the fetch had put the message in the ack
+        set. A message that snapshot n + ``LOST_AFTER_SNAPSHOTS`` still leaves out, at least a
+        heartbeat after that, is held by none of the worker's consumers: lost from memory, it
+        will never run. Replacing it goes through the fence, so even a wrong call cannot run a
+        job twice: the held copy would then be skipped as stale. A worker without a snapshot
+        (an older version mid-rollout) is left to the time-based rule."""
+        workers = [worker for worker, ids in work_acks.items() if ids]
+        seen: dict[tuple[str, bytes, bytes], int] = {}
+        lost: set[bytes] = set()
+        snapshots = (self.jobs.state.mget([keys.worker_holdings(w.decode()) for w in workers])
+                     if workers else [])
+        for worker, raw in zip(workers, snapshots, strict=True):
+            try:
+                snapshot = json.loads(raw)
+                seq = int(snapshot["seq"])
+                holding = {str(i).encode() for i in snapshot["ids"]}
+            except (TypeError, ValueError, KeyError):
+                continue  # no snapshot (or not one we can read): judged by time only
+            for rmid in work_acks[worker] - holding:
+                first = self._unheld.get((queue, worker, rmid), seq)
+                seen[(queue, worker, rmid)] = first
+                if seq >= first + LOST_AFTER_SNAPSHOTS:
+                    lost.add(rmid)
+        self._unheld = {k: v for k, v in self._unheld.items() if k[0] != queue} | seen
+        return lost
 
     def _candidates(self, queue: str, state: str, older_than: int) -> list[str]:
         index = keys.jobs_in_state(queue, state)
@@ -105,7 +148,8 @@ class Sweeper:
             self._cursors[(queue, state)] = batch[-1][1] - 1
         return [member.decode() for member, _ in batch]
 
-    def _recover(self, queue: str, state: str, held: set[bytes]) -> list[str]:
+    def _recover(self, queue: str, state: str, fetched: set[bytes], lost: set[bytes]
+                 ) -> list[str]:
         now = now_ms()
         grace_ms = self.settings.sweep_grace_seconds * 1000
         ids = self._candidates(queue, state, now - grace_ms)
@@ -129,8 +173,8 @@ class Sweeper:
             if idle_ms < grace_ms:
                 continue
             exists = present[2 * i] or present[2 * i + 1]
-            if exists and not self._stranded(queue, state, rmid in held, idle_ms,
-                                             now - int(retry_at or now)):
+            if exists and not self._stranded(queue, state, rmid in fetched, rmid in lost,
+                                             idle_ms, now - int(retry_at or now)):
                 continue
             record: dict[str, Any] = {"id": job_id, "queue": queue}
             actor = self.jobs.state.hget(keys.job(job_id), "actor")
@@ -142,17 +186,18 @@ class Sweeper:
                 requeued.append(job_id)
         return requeued
 
-    def _stranded(self, queue: str, state: str, held_by_live_worker: bool, idle_ms: int,
-                  overdue_ms: int) -> bool:
-        """A message still present is only replaced when a live worker holds it far too long."""
-        if not held_by_live_worker:
+    def _stranded(self, queue: str, state: str, fetched_by_live_worker: bool, lost: bool,
+                  idle_ms: int, overdue_ms: int) -> bool:
+        """A message still present is only replaced when a live worker fetched it and lost it
+        (a queued job's), or has held it far too long."""
+        if not fetched_by_live_worker:
             return False  # waiting in its queue, or its dead worker's messages come back anyway
         grace_ms = self.settings.sweep_grace_seconds * 1000
         if state == "retrying":
             return overdue_ms > grace_ms
         if state == "running":
             return idle_ms > self.settings.time_limit_seconds(queue) * 1000 + grace_ms
-        return idle_ms > self.settings.stranded_after_seconds * 1000
+        return lost or idle_ms > self.settings.stranded_after_seconds * 1000
 
     def _drop_dead_copies(self, queue: str) -> int:
         """Delete messages a live worker holds that can never run: their job ended, or they are

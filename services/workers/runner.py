@@ -66,7 +66,8 @@ def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) 
                              worker_timeout=worker_timeout_ms(settings))
     if settings.worker_prefetch:
         worker.queue_prefetch = settings.worker_prefetch
-    presence = WorkerPresence(rt.jobs, broker_id=broker.broker_id, queue=queue)
+    presence = WorkerPresence(rt.jobs, broker_id=broker.broker_id, queue=queue,
+                              held=broker.held)
 
     stop = threading.Event()
 
