@@ -318,8 +318,8 @@ SPECS: tuple[SettingSpec, ...] = (
           "misses.", _positive_int),
     _spec("CATALOG_WAIT_SECONDS", "20", "20",
           "Longest a sync batch waits for a bulk query to finish (and again for its download) "
-          "before it looks mappings up one by one; at most a quarter of "
-          "SYNC_TIME_LIMIT_SECONDS.", _positive_float),
+          "before it looks mappings up one by one; less than half of SYNC_TIME_LIMIT_SECONDS.",
+          _positive_float),
     _spec("CATALOG_RETRY_SECONDS", "300", "300",
           "After a bulk query failed or could not be read, how long batches look mappings up "
           "one by one before a new bulk query is tried.", _positive_int),
@@ -528,10 +528,10 @@ class Settings:
                     f"waiting for Shopify budget would hit the time limit. "
                     f"Example: {PREFIX}{name}=600"
                 )
-        if self.catalog_wait_seconds * 4 > self.sync_time_limit_seconds:
+        if self.catalog_wait_seconds * 2 >= self.sync_time_limit_seconds:
             raise SettingsError(
-                f"{PREFIX}CATALOG_WAIT_SECONDS may be at most a quarter of "
-                f"{PREFIX}SYNC_TIME_LIMIT_SECONDS ({self.sync_time_limit_seconds / 4:g}): a batch "
+                f"{PREFIX}CATALOG_WAIT_SECONDS must be less than half of "
+                f"{PREFIX}SYNC_TIME_LIMIT_SECONDS ({self.sync_time_limit_seconds / 2:g}): a batch "
                 "waits that long for a bulk query and again for its download, and must still "
                 f"look up and write in time. Example: {PREFIX}CATALOG_WAIT_SECONDS="
                 f"{max(1, self.sync_time_limit_seconds // 6)}"
