@@ -35,6 +35,7 @@ TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "superseded"})
 ACTIVE_STATES = ("queued", "retrying", "running")
 _JSON_FIELDS = ("progress", "result", "error", "payload", "source_event")
 _TIME_FIELDS = ("created_at", "started_at", "finished_at", "updated_at")
+CANCEL_ERROR = {"code": "cancelled", "message": "Cancelled by an operator."}
 
 
 def now_ms() -> int:
@@ -361,14 +362,17 @@ class JobStore:
 
     # --- operator actions ------------------------------------------------------------------
 
-    def cancel(self, job_id: str) -> str:
+    def cancel(self, job_id: str, *, audit: Sequence[str | int] = ()) -> str:
         """Cancel; returns 'cancelled', 'requested' (running: honoured between steps), 'missing'
-        or the terminal state the job is already in."""
+        or the terminal state the job is already in.
+
+        ``audit`` (``AuditLog.script_args``) makes ``cancel.lua`` append the audit entry in the
+        same step as the cancel; a refused cancel writes neither.
+        """
         record = self.get(job_id)
         if record is None:
             return "missing"
         queue = str(record["queue"])
-        error = {"code": "cancelled", "message": "Cancelled by an operator."}
         outcome = self._cancel(
             keys=[
                 keys.job(job_id),
@@ -376,8 +380,9 @@ class JobStore:
                 keys.jobs_in_state(queue, "retrying"),
                 keys.jobs_in_state(queue, "cancelled"),
                 keys.queue_totals(queue),
+                *([keys.audit_log()] if audit else []),
             ],
-            args=[now_ms(), dumps(error)],
+            args=[now_ms(), dumps(CANCEL_ERROR), *audit],
         )
         return str(outcome.decode())
 
@@ -388,8 +393,10 @@ class JobStore:
         expected_states: Iterable[str],
         expected_rmid: str = "*",
         reset_attempts: bool = False,
+        audit: Sequence[str | int] = (),
     ) -> bool:
-        """Give the job a fresh message on its queue if it is still as expected."""
+        """Give the job a fresh message on its queue if it is still as expected (``audit``: see
+        ``cancel``)."""
         queue = str(record["queue"])
         message = self.message_for(record)
         state_keys = [keys.jobs_in_state(queue, state) for state in STATES if state != "queued"]
@@ -402,6 +409,7 @@ class JobStore:
                     keys.broker_queue(queue),
                     keys.broker_messages(queue),
                     keys.broker_wakeup(queue),
+                    *([keys.audit_log()] if audit else []),
                 ],
                 args=[
                     self.settings.state_redis_db,
@@ -412,16 +420,20 @@ class JobStore:
                     message.data,
                     now_ms(),
                     "1" if reset_attempts else "0",
+                    *audit,
                 ],
             )
         )
 
-    def replay(self, job_id: str) -> bool:
-        """Operator replay of a dead (failed) or cancelled job: a fresh run with fresh attempts."""
+    def replay(self, job_id: str, *, audit: Sequence[str | int] = ()) -> bool:
+        """Operator replay of a dead (failed) or cancelled job: a fresh run with fresh attempts
+        (``audit``: see ``cancel``). False, with nothing written, when it is missing or in
+        another state."""
         record = self.get(job_id)
         if record is None:
             return False
-        return self.requeue(record, expected_states=("failed", "cancelled"), reset_attempts=True)
+        return self.requeue(record, expected_states=("failed", "cancelled"), reset_attempts=True,
+                            audit=audit)
 
     # --- reading -----------------------------------------------------------------------------
 
