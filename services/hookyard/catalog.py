@@ -123,12 +123,15 @@ def needs_prefill(runtime: Runtime, shop: ShopConfig, kind: str, misses: int) ->
     return not snapshot.fresh(now_ms(), runtime.settings.catalog_refresh_seconds)
 
 
-def ensure_snapshot(runtime: Runtime, shop: ShopConfig, export: Export) -> str:
+def ensure_snapshot(runtime: Runtime, shop: ShopConfig, export: Export, *,
+                    wait_for_lease: bool = True) -> str:
     """Make ``shop``'s snapshot of ``export`` fresh if that can be done within the wait.
 
     Returns the outcome: ``fresh`` (already fresh, or loaded by another worker meanwhile),
     ``completed`` (loaded now), ``cooldown`` (a recent failure: not tried), ``waited`` (another
-    worker held the lease for the whole wait), ``timeout`` (still running in Shopify),
+    worker held the lease for the whole wait), ``held`` (another worker held the lease and
+    ``wait_for_lease`` is false: the background prefill moves on), ``timeout`` (still running
+    in Shopify),
     ``failed`` (Shopify ended it without a result), ``busy`` (other bulk queries held the
     shop's slots) or ``error`` (a call or the download failed). Only a Redis failure raises.
     """
@@ -145,6 +148,8 @@ def ensure_snapshot(runtime: Runtime, shop: ShopConfig, export: Export) -> str:
             return "cooldown"
         if lease.try_acquire():
             break
+        if not wait_for_lease:
+            return "held"
         if time.monotonic() > deadline:
             return "waited"
         time.sleep(LEASE_POLL_SECONDS)
