@@ -97,6 +97,13 @@ shopify_bulk_operations_total = Counter(
     "timeout, busy, error), counted by the worker that held the shop's catalogue lease.",
     ["kind", "outcome"],
 )
+catalog_prefills_total = Counter(
+    "hookyard_catalog_prefills_total",
+    "Background snapshot loads of sync workers (at start, and when a snapshot comes due) by "
+    "kind and outcome: fresh, completed, held (another worker had the lease), cooldown, "
+    "timeout, failed, busy, error.",
+    ["kind", "outcome"],
+)
 shopify_bulk_rows_total = Counter(
     "hookyard_shopify_bulk_rows_total",
     "Rows of completed catalogue bulk queries loaded into the mapping caches, by kind.",

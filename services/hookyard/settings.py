@@ -92,6 +92,15 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def _redis_url(raw: str) -> str:
     parsed = urlparse(raw)
     if parsed.scheme not in ("redis", "rediss", "unix"):
@@ -311,11 +320,15 @@ SPECS: tuple[SettingSpec, ...] = (
           "Key of that metafield.", _identifier),
     _spec("CATALOG_PREFILL_MIN_MISSES", "50", "50",
           "A sync batch missing at least this many mappings (SKUs, customers) loads the shop's "
-          "whole catalogue with one Shopify bulk query instead of looking each up; 0 turns the "
-          "bulk prefill off.", _non_negative_int),
+          "whole catalogue with one Shopify bulk query instead of looking each up; 0 turns this "
+          "reactive prefill off (see CATALOG_PREFILL_ON_START).", _non_negative_int),
+    _spec("CATALOG_PREFILL_ON_START", "true", "false",
+          "Sync workers load each shop's catalogue snapshot of their kind in the background when "
+          "they start and again once it is older than CATALOG_REFRESH_SECONDS, instead of "
+          "waiting for a batch to miss; false leaves only the reactive prefill.", _flag),
     _spec("CATALOG_REFRESH_SECONDS", "86400", "86400",
-          "A catalogue snapshot older than this is loaded again by the next batch with enough "
-          "misses.", _positive_int),
+          "A catalogue snapshot older than this is loaded again: in the background (see "
+          "CATALOG_PREFILL_ON_START) or by the next batch with enough misses.", _positive_int),
     _spec("CATALOG_WAIT_SECONDS", "20", "20",
           "Longest a sync batch waits for a bulk query to finish (and again for its download) "
           "before it looks mappings up one by one; less than half of SYNC_TIME_LIMIT_SECONDS.",
@@ -436,6 +449,7 @@ class Settings:
     customer_metafield_namespace: str
     customer_metafield_key: str
     catalog_prefill_min_misses: int
+    catalog_prefill_on_start: bool
     catalog_refresh_seconds: int
     catalog_wait_seconds: float
     catalog_retry_seconds: int

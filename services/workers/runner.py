@@ -1,4 +1,5 @@
-"""Runs one queue's Dramatiq worker with Hookyard's runtime, presence, sweeper and metrics.
+"""Runs one queue's Dramatiq worker with Hookyard's runtime, presence, sweeper and metrics, and
+for a sync queue the background snapshot prefill (``hookyard.prefill``).
 
 Shutdown (SIGTERM or SIGINT): stop fetching, let in-flight jobs finish for up to
 ``HOOKYARD_WORKER_SHUTDOWN_TIMEOUT_SECONDS``, put prefetched messages back, withdraw presence and
@@ -22,6 +23,7 @@ from hookyard import runtime
 from hookyard.errors import SettingsError
 from hookyard.logs import configure_logging
 from hookyard.metrics import QueueStatsCollector
+from hookyard.prefill import prefiller_for
 from hookyard.presence import WorkerPresence
 from hookyard.settings import Settings
 
@@ -91,7 +93,12 @@ def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) 
     broker.emit_after("process_boot")
     worker.start()
     log.info("worker for queue %s started (%s threads)", queue, threads)
+    prefill = prefiller_for(rt, queue)
+    if prefill is not None:
+        prefill.start()
     stop.wait()
+    if prefill is not None:
+        prefill.stop()
     worker.stop(timeout=settings.worker_shutdown_timeout_seconds * 1000)
     presence.stop()
     log.info("worker for queue %s stopped", queue)

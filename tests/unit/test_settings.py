@@ -52,6 +52,7 @@ def test_every_example_value_is_valid(spec):
     ("HOOKYARD_REDIS_URL", "http://localhost"),
     ("HOOKYARD_SHOPIFY_API_VERSION", "latest"),
     ("HOOKYARD_LOG_LEVEL", "LOUD"),
+    ("HOOKYARD_CATALOG_PREFILL_ON_START", "maybe"),
     ("HOOKYARD_SHOPS", "[{\"id\": \"a\"}]"),
     ("HOOKYARD_API_TOKENS", "ops:root:secret"),
 ])
