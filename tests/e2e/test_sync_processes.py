@@ -6,15 +6,26 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
 
-from conftest import wait_until
 from hookyard import catalog
 from nhanh_payloads import LOCATION, inventory_body
 
 pytestmark = pytest.mark.e2e
+
+
+def eventually(predicate: Callable[[], object], timeout: float, *services: Any) -> None:
+    """Wait for ``predicate``; fail loudly with the services' output."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            logs = "\n".join(f"--- {s.name}\n{s.output()}" for s in services)
+            raise AssertionError(f"not within {timeout}s\n{logs}")
+        time.sleep(0.05)
 
 
 def prefills(metrics_url: str, kind: str, outcome: str) -> float:
@@ -59,16 +70,16 @@ def test_started_sync_workers_load_every_shops_snapshot_before_any_webhook(stack
     customers = stack.start_worker("workers.customer_sync")
     state = stack.jobs.state
 
-    wait_until(lambda: all(catalog.read_snapshot(state, "acme", kind).completed_at_ms
+    eventually(lambda: all(catalog.read_snapshot(state, "acme", kind).completed_at_ms
                            for kind in ("inventory", "customer")), 20, inventory)
 
     assert sandbox.stats("acme")["bulk_operations"] == 2
     # Counted just after the snapshot is swapped in.
-    wait_until(lambda: prefills(inventory.metrics_url, "inventory", "completed") == 1, 5,
+    eventually(lambda: prefills(inventory.metrics_url, "inventory", "completed") == 1, 5,
                inventory)
     # globex is configured but unknown to the sandbox (401): its customer export fails, the
     # worker logs and counts it and keeps running; globex maps no depot, so no inventory export.
-    wait_until(lambda: prefills(customers.metrics_url, "customer", "error") == 1, 10, customers)
+    eventually(lambda: prefills(customers.metrics_url, "customer", "error") == 1, 10, customers)
     assert not catalog.read_snapshot(state, "globex", "inventory").failed_at_ms
     stack.start_ingest()
     sandbox.reset_stats("acme")
