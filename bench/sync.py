@@ -6,16 +6,23 @@ In one run, with a private redis-server, the Shopify sandbox, gunicorn ingest an
 processes (2 ``workers.inventory_sync`` + 2 ``workers.customer_sync``, default 8 threads each),
 all on loopback (``bench/sync_stack.py``):
 
-1. **Hookyard, cold then warm SKU/customer cache.** ``--items`` distinct inventory items are
-   POSTed to ``/webhooks/nhanh`` as ``inventoryChange`` webhooks of 10-100 products, and timed
-   from the first POST to the ``finished_at`` of the last job to end (succeeded, superseded or
-   failed). The *cold* pass starts with an empty mapping cache: the first batch misses more
+1. **Hookyard, cold (reactive) then warm SKU/customer cache.** ``--items`` distinct inventory
+   items are POSTed to ``/webhooks/nhanh`` as ``inventoryChange`` webhooks of 10-100 products,
+   and timed from the first POST to the ``finished_at`` of the last job to end (succeeded,
+   superseded or failed). The workers run with ``HOOKYARD_CATALOG_PREFILL_ON_START=false``, so
+   the *cold, reactive* pass starts with an empty mapping cache: the first batch misses more
    than ``HOOKYARD_CATALOG_PREFILL_MIN_MISSES`` SKUs and loads the shop's catalogue with one
    bulk query (``hookyard.catalog``; ``--prefill-min-misses 0`` looks every SKU up instead);
    the *warm* pass sends the same SKUs again with new quantities (mapping cached by the cold
    pass). The same for ``--customers`` ``customerUpdate`` items (customers pre-seeded in the
    sandbox with phone and email; written with ``metafieldsSet``).
-2. **Seed design** (``bench/sync_reference.py``): one call per item, a fixed 10 jobs/s limiter
+2. **Hookyard, cold with the start-up prefill.** The workers are stopped, every mapping of the
+   shop (caches, snapshot records, negative entries) is deleted, and the workers are started
+   again with the start-up prefill on (the default, ``hookyard.prefill``). The bench waits
+   (at most ``--prefill-ready-timeout``) until every shop's snapshots are loaded, reports when
+   each was ready after its workers were started and what the exports cost, then runs a cold
+   inventory pass and a cold customer pass, timed from the first POST as above.
+3. **Seed design** (``bench/sync_reference.py``): one call per item, a fixed 10 jobs/s limiter
    shared by 16 threads, the same ``ShopifyClient``; run for ``--reference-seconds`` worth of
    items per kind against a second sandbox shop on the same plan.
 
@@ -85,6 +92,10 @@ TARGET_ITEMS_PER_SECOND = 1000.0
 TARGET_CUSTOMERS_PER_SECOND = 200.0
 TERMINAL_STATES = ("succeeded", "superseded", "failed", "cancelled")
 POLL_SECONDS = 0.2
+KINDS = ("inventory", "customer")
+BULK_FIELDS = ("bulkOperationRunQuery", "bulkOperation", "bulkOperations")
+COLD_REACTIVE = "cold, reactive"
+COLD_PREFILLED = "cold, start-up prefill"
 
 
 @dataclass(frozen=True)
@@ -208,11 +219,66 @@ class Bench:
         for shop in (SHOP, REFERENCE_SHOP):
             self.sandbox.set_faults(shop, enforce_throttle=self.args.enforce_throttle, **bulk)
         stack.start_ingest()
-        for i in range(INVENTORY_WORKERS):
-            stack.start_worker("workers.inventory_sync", i)
-        for i in range(CUSTOMER_WORKERS):
-            stack.start_worker("workers.customer_sync", i)
+        self.start_workers(prefill_on_start=False)
         self.http = requests.Session()
+
+    def start_workers(self, *, prefill_on_start: bool) -> dict[str, float]:
+        """Start the sync workers; returns when each kind's first one was spawned (epoch s)."""
+        env = {"HOOKYARD_CATALOG_PREFILL_ON_START": "true" if prefill_on_start else "false"}
+        spawned = {}
+        for kind, module, count in (("inventory", "workers.inventory_sync", INVENTORY_WORKERS),
+                                    ("customer", "workers.customer_sync", CUSTOMER_WORKERS)):
+            spawned[kind] = time.time()
+            for i in range(count):
+                self.stack.start_worker(module, i, env=env)
+        return spawned
+
+    def snapshot(self, shop: str, kind: str) -> dict[str, str]:
+        return {k.decode(): v.decode()
+                for k, v in self.state.hgetall(keys.catalog_snapshot(shop, kind)).items()}
+
+    def restart_with_startup_prefill(self) -> dict[str, Any]:
+        """Stop the workers, forget every mapping of the shop, start the workers again with the
+        start-up prefill on, and wait (bounded) until every shop's snapshots are loaded.
+        Returns when each of the shop's snapshots was ready and what the exports cost."""
+        self.stack.stop_workers()
+        forget = [keys.shopify_cache(SHOP, cache) for cache in
+                  ("inventory-item", "customer", "customer-phone", "customer-email")]
+        forget += [key for kind in KINDS for key in (keys.catalog_snapshot(SHOP, kind),
+                                                     keys.mapping_misses(SHOP, kind))]
+        self.state.delete(*forget)
+        self.sandbox.reset_stats(SHOP)
+        load_before = os.getloadavg()[0]
+        spawned = self.start_workers(prefill_on_start=True)
+        deadline = time.monotonic() + self.args.prefill_ready_timeout
+        while not all(self.snapshot(shop, kind).get("completed_at_ms")
+                      for shop in (SHOP, REFERENCE_SHOP) for kind in KINDS):
+            if time.monotonic() > deadline:
+                break
+            self.stack.check_alive()
+            time.sleep(0.05)
+        waited = time.time() - spawned["inventory"]
+        stats = self.sandbox.stats(SHOP)
+        calls, points = stats["calls_by_field"], stats["points_by_field"]
+        ready = {}
+        for kind in KINDS:
+            snapshot = self.snapshot(SHOP, kind)
+            done = snapshot.get("completed_at_ms")
+            ready[kind] = {
+                "ready": bool(done), "error": snapshot.get("error"),
+                "ready_after_worker_start_seconds":
+                    round(int(done) / 1000 - spawned[kind], 3) if done else None,
+                "rows": int(snapshot.get("rows") or 0),
+                "load_seconds": int(snapshot["load_ms"]) / 1000 if done else None,
+            }
+        return {
+            "kinds": ready, "waited_seconds": round(waited, 3),
+            "bulk_queries": calls.get("bulkOperationRunQuery", 0),
+            "polls": calls.get("bulkOperation", 0) + calls.get("bulkOperations", 0),
+            "points": sum(points.get(f, 0) for f in BULK_FIELDS),
+            "lookups": calls.get("productVariants", 0) + calls.get("customers", 0),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        }
 
     def steady_bucket(self, shop: str) -> None:
         """Sandbox bucket and Hookyard's shared budget both at 0 available, refilling at the
@@ -267,7 +333,6 @@ class Bench:
         seconds = last / 1000 - t0
         stats = self.sandbox.stats(SHOP)
         calls, points = stats["calls_by_field"], stats["points_by_field"]
-        bulk_fields = ("bulkOperationRunQuery", "bulkOperation", "bulkOperations")
         snapshot = {k.decode(): v.decode() for k, v in
                     self.state.hgetall(keys.catalog_snapshot(SHOP, kind)).items()}
         loaded = snapshot if snapshot.get("completed_at_ms") and snapshot != {
@@ -275,7 +340,7 @@ class Bench:
         bulk = {
             "queries": calls.get("bulkOperationRunQuery", 0),
             "polls": calls.get("bulkOperation", 0) + calls.get("bulkOperations", 0),
-            "points": sum(points.get(f, 0) for f in bulk_fields),
+            "points": sum(points.get(f, 0) for f in BULK_FIELDS),
             "downloads": stats["bulk_downloads"],
             "rows": int(loaded["rows"]) if loaded else 0,
             "load_seconds": int(loaded["load_ms"]) / 1000 if loaded else None,
@@ -440,7 +505,7 @@ class Bench:
 
 
 def print_table(phases: list[dict[str, Any]]) -> None:
-    columns = [("phase", 26), ("items", 6), ("seconds", 8), ("per_second", 8),
+    columns = [("phase", 41), ("items", 6), ("seconds", 8), ("per_second", 8),
                ("shopify_calls", 6), ("mutations", 6), ("lookups", 6), ("bulk_queries", 5),
                ("bulk_seconds", 6), ("bulk_points", 5), ("points_spent", 7),
                ("throttled", 5), ("http_429", 5), ("attempts_over_1", 6),
@@ -458,6 +523,20 @@ def print_table(phases: list[dict[str, Any]]) -> None:
         print("  ".join(cells))
 
 
+def describe_prefill(prefill: dict[str, Any]) -> str:
+    if not prefill:
+        return "not run"
+    kinds = "; ".join(
+        f"{kind} snapshot " + (f"ready {row['ready_after_worker_start_seconds']}s after its "
+                               f"workers were started ({row['rows']} rows, bulk query to swap "
+                               f"{row['load_seconds']}s)" if row["ready"]
+                               else f"NOT ready ({row['error'] or 'still loading'})")
+        for kind, row in prefill["kinds"].items())
+    return (f"{kinds}; {prefill['bulk_queries']} bulk queries, {prefill['polls']} polls, "
+            f"{prefill['points']} points, {prefill['lookups']} lookups (before the cold passes, "
+            f"not in their figures)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=5000, help="inventory items per pass")
@@ -472,6 +551,9 @@ def main() -> int:
     parser.add_argument("--prefill-min-misses", type=int, default=None,
                         help="HOOKYARD_CATALOG_PREFILL_MIN_MISSES (default: the setting's; 0 "
                              "looks every cold mapping up one by one)")
+    parser.add_argument("--prefill-ready-timeout", type=float, default=60.0,
+                        help="longest wait for the start-up prefill before the cold passes "
+                             "(they run regardless)")
     parser.add_argument("--bulk-start-seconds", type=float, default=None,
                         help="sandbox: seconds a bulk query is queued before it runs")
     parser.add_argument("--bulk-rows-per-second", type=float, default=None,
@@ -483,18 +565,29 @@ def main() -> int:
     bench = Bench(args)
     started = time.monotonic()
     phases: list[dict[str, Any]] = []
+    prefill: dict[str, Any] = {}
     failed = True
     try:
         bench.start()
         print(f"stack up: sandbox seeded with {args.items} SKUs and {args.customers} customers "
               f"x 2 shops in {bench.seed_seconds:.1f}s", flush=True)
-        for run in (lambda: bench.inventory_pass("hookyard inventory cold"),
+        def restart() -> None:
+            prefill.update(bench.restart_with_startup_prefill())
+            print(f"  workers restarted with the start-up prefill: {describe_prefill(prefill)}",
+                  flush=True)
+
+        for run in (lambda: bench.inventory_pass(f"hookyard inventory {COLD_REACTIVE}"),
                     lambda: bench.inventory_pass("hookyard inventory warm"),
-                    lambda: bench.customer_pass("hookyard customers cold"),
+                    lambda: bench.customer_pass(f"hookyard customers {COLD_REACTIVE}"),
                     lambda: bench.customer_pass("hookyard customers warm"),
+                    restart,
+                    lambda: bench.inventory_pass(f"hookyard inventory {COLD_PREFILLED}"),
+                    lambda: bench.customer_pass(f"hookyard customers {COLD_PREFILLED}"),
                     lambda: bench.reference_phase("seed design inventory", "inventory"),
                     lambda: bench.reference_phase("seed design customers", "customers")):
             phase = run()
+            if phase is None:
+                continue
             phases.append(phase)
             print(f"  {phase['phase']}: {phase['items']} in {phase['seconds']}s = "
                   f"{phase['per_second']}/s", flush=True)
@@ -507,7 +600,7 @@ def main() -> int:
     seed_inv = by_name["seed design inventory"]["per_second"]
     seed_cust = by_name["seed design customers"]["per_second"]
     summary = {}
-    for cache in ("cold", "warm"):
+    for cache in ("warm", COLD_PREFILLED, COLD_REACTIVE):
         inv = by_name[f"hookyard inventory {cache}"]["per_second"]
         cust = by_name[f"hookyard customers {cache}"]["per_second"]
         summary[cache] = {
@@ -530,7 +623,7 @@ def main() -> int:
     print_table(phases)
     print()
     for cache, row in summary.items():
-        print(f"{cache} cache: {row['items_per_second']} items/s "
+        print(f"{cache}: {row['items_per_second']} items/s "
               f"(x{row['items_ratio_to_seed']} seed design; target >= "
               f"{TARGET_ITEMS_PER_SECOND:.0f}: {row['items_target']}), "
               f"{row['customers_per_second']} customers/s (x{row['customers_ratio_to_seed']}; "
@@ -543,6 +636,7 @@ def main() -> int:
                   f"{bulk['polls']} polls, {bulk['points']} points, {bulk['rows']} rows loaded "
                   f"in {bulk['load_seconds']}s (ready {bulk['loaded_after_seconds']}s after the "
                   f"first POST){error}")
+    print(f"start-up prefill: {describe_prefill(prefill)}")
     cold_retried = sum(p["attempts_over_1"] for p in hookyard_phases if "cold" in p["phase"])
     print(f"cold passes: jobs with attempts > 1: {cold_retried}")
     print(f"jobs with attempts > 1: {guards['attempts_over_1']}; failed jobs: "
@@ -565,7 +659,8 @@ def main() -> int:
                   "seed_design": {"jobs_per_second": SEED_JOBS_PER_SECOND,
                                   "threads": REFERENCE_THREADS},
                   "enforce_throttle": args.enforce_throttle},
-        "phases": phases, "summary": summary, "guards": guards, "verification": verification,
+        "phases": phases, "startup_prefill": prefill, "summary": summary, "guards": guards,
+        "verification": verification,
     }
     out_dir = BENCH_DIR / ".results"
     out_dir.mkdir(exist_ok=True)

@@ -4,7 +4,9 @@ worker processes, each started on a free loopback port and stopped by ``SyncStac
 Settings are production defaults (``HOOKYARD_WORKER_THREADS`` 8, 60 s throttle wait, 3
 retries, ``HOOKYARD_CATALOG_*``, so a cold batch loads the catalogue with a bulk query...)
 except where the benchmark needs otherwise (or ``overrides`` say, e.g. ``bench/sync.py
---prefill-min-misses``): records of ended jobs are kept for the
+--prefill-min-misses``; workers can be started with settings of their own, e.g.
+``HOOKYARD_CATALOG_PREFILL_ON_START``, and stopped and started again with
+``stop_workers``): records of ended jobs are kept for the
 whole run (the default keeps only the last 1000 succeeded per queue, which would hide jobs from
 the final check) and metrics ports are free ports.
 """
@@ -89,6 +91,7 @@ class SyncStack:
         self._admin_token = admin_token
         self._overrides = overrides or {}
         self.env: dict[str, str] = {}
+        self._spawned = 0
         self.sandbox_url = ""
         self.ingest_url = ""
 
@@ -127,14 +130,25 @@ class SyncStack:
                              env)
         wait_ready(lambda: http_ok(f"{self.ingest_url}/readyz"), ingest)
 
-    def start_worker(self, module: str, index: int) -> str:
-        """``python -m <module>``; returns its metrics URL."""
+    def start_worker(self, module: str, index: int, *, env: dict[str, str] | None = None) -> str:
+        """``python -m <module>`` with ``env`` over the stack's settings; returns its metrics
+        URL once it answers /healthz."""
         port = free_port()
-        env = {**self.env, "HOOKYARD_METRICS_PORT": str(port)}
-        worker = self._spawn(f"{module}-{index}", [sys.executable, "-m", module], env)
+        env = {**self.env, **(env or {}), "HOOKYARD_METRICS_PORT": str(port)}
+        self._spawned += 1
+        worker = self._spawn(f"{module}-{index}-{self._spawned}", [sys.executable, "-m", module],
+                             env)
         url = f"http://127.0.0.1:{port}"
         wait_ready(lambda: http_ok(f"{url}/healthz"), worker)
         return url
+
+    def stop_workers(self) -> None:
+        """Stop every worker process (SIGTERM, as a rollout does); Redis, the sandbox and ingest
+        keep running."""
+        workers = [p for p in self.processes if p.name.startswith("workers.")]
+        for process in workers:
+            process.stop()
+        self.processes = [p for p in self.processes if p not in workers]
 
     def check_alive(self) -> None:
         for process in self.processes:
