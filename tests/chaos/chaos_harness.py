@@ -84,7 +84,7 @@ CHAOS_SETTINGS = {
     "HOOKYARD_SWEEP_GRACE_SECONDS": "2",
     "HOOKYARD_STRANDED_AFTER_SECONDS": "30",
     "HOOKYARD_SYNC_TIME_LIMIT_SECONDS": "60",
-    "HOOKYARD_CATALOG_WAIT_SECONDS": "10",  # at most a quarter of the sync time limit
+    "HOOKYARD_CATALOG_WAIT_SECONDS": "10",  # waited up to twice a batch: well inside 60 s
     "HOOKYARD_MAX_RETRIES": "8",
     "HOOKYARD_MAX_DELIVERIES": "10",
     "HOOKYARD_RETRY_BASE_SECONDS": "0.1",
