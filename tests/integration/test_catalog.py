@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import redis
 
-from hookyard import catalog, keys, runtime
+from hookyard import catalog, inventory, keys, runtime
 from hookyard.customers import CUSTOMER_EXPORT
 from hookyard.inventory import INVENTORY_EXPORT
 from hookyard.negative_cache import NegativeCache
@@ -156,24 +157,51 @@ def test_a_slow_bulk_query_is_waited_for_once_then_batches_use_lookups_without_w
     assert catalog.read_snapshot(state(), "acme", "inventory").operation_id  # still running
 
 
+def record_sku_lookups(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The SKUs of every per-SKU lookup call the inventory sync makes (its worker runs in this
+    process), in the order made."""
+    calls: list[list[str]] = []
+    lookup = inventory.find_inventory_items_by_sku
+
+    def recording(client: Any, skus: list[str]) -> dict[str, str]:
+        calls.append(list(skus))
+        return lookup(client, skus)
+
+    monkeypatch.setattr(inventory, "find_inventory_items_by_sku", recording)
+    return calls
+
+
+def looked_up(calls: list[list[str]]) -> list[str]:
+    """Each SKU once per lookup that asked for it, sorted."""
+    return sorted(sku for skus in calls for sku in skus)
+
+
 def test_unmapped_skus_are_not_looked_up_again_while_negatively_cached(
-        client, sandbox, worker, wait_state):
+        client, sandbox, worker, wait_state, monkeypatch):
+    # Counted per SKU, not per call: the webhook's three jobs form one batch, or two when a
+    # worker thread starts one of them as the first batch claims the others (that job then waits
+    # for the batch lease and leads the next batch). Either way each SKU is looked up once.
     seed_shop(sandbox, skus=1)
+    lookups = record_sku_lookups(monkeypatch)
     body = ["CAT-000", "GHOST-1", "GHOST-2"]
     records = [wait_state(j, "succeeded") for j in post_inventory(client, body, 3)]
     assert [r["result"].get("skipped") for r in records] == [None, "no mapping", "no mapping"]
-    assert calls_by_kind(sandbox)[1] == 1  # one lookup for the three SKUs
+    assert looked_up(lookups) == body
 
+    lookups.clear()
     sandbox.reset_stats("acme")
     for job_id in post_inventory(client, body, 4):
         wait_state(job_id, "succeeded")
-    assert sandbox.stats("acme")["calls"] == 1  # the write only: CAT-000 cached, ghosts known
+    assert lookups == []  # CAT-000 cached, the ghosts known missing
+    assert sandbox.stats("acme")["calls"] == 1  # the write only
 
+    lookups.clear()
     sandbox.reset_stats("acme")
     with settings_changed(mapping_negative_ttl_seconds=0):
         for job_id in post_inventory(client, body, 5):
             wait_state(job_id, "succeeded")
-    assert sandbox.stats("acme")["calls"] == 2  # looked up again, then the write
+    assert looked_up(lookups) == ["GHOST-1", "GHOST-2"]  # looked up again; CAT-000 is cached
+    assert sandbox.stats("acme")["calls"] == len(lookups) + 1  # and the write
 
 
 def test_customers_resolve_by_phone_or_email_from_the_export(client, sandbox, worker,
