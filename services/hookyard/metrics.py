@@ -24,6 +24,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -167,20 +168,14 @@ def render_metrics(extra_collectors: Iterable[Collector] = ()) -> tuple[bytes, s
 
 
 def declared_metric_names() -> set[str]:
-    """Every metric family name Hookyard can export (used to check dashboards and alerts)."""
-    names = {
-        "hookyard_http_requests_total",
-        "hookyard_http_request_duration_seconds",
-        "hookyard_webhooks_total",
-        "hookyard_jobs_total",
-        "hookyard_job_duration_seconds",
-        "hookyard_jobs_enqueued_total",
-        "hookyard_shopify_calls_total",
-        "hookyard_shopify_cost_points_total",
-        "hookyard_shopify_budget_available_points",
-        "hookyard_shopify_throttled_total",
-        "hookyard_sync_items_total",
-        "hookyard_shopify_bulk_operations_total",
-        "hookyard_shopify_bulk_rows_total",
-    }
-    return names | set(QUEUE_GAUGES.values())
+    """Every metric family name Hookyard can export (used to check dashboards and alerts).
+
+    Read from the metrics declared above, so a new one cannot be left out: a counter under the
+    name it is exported and queried by (``..._total``), the others by family name.
+    """
+    names = set(QUEUE_GAUGES.values())
+    for declared in list(globals().values()):
+        if isinstance(declared, MetricWrapperBase):
+            for family in declared.describe():
+                names.add(f"{family.name}_total" if family.type == "counter" else family.name)
+    return names
