@@ -447,7 +447,8 @@ def worker(queue: str) -> dict[str, Any]:
 
 
 def _bulk_panels(w: str) -> list[Panel]:
-    """Catalogue bulk queries (mapping snapshots) of a sync worker, docs/sync.md."""
+    """Catalogue bulk queries (mapping snapshots) and their background prefill of a sync
+    worker, docs/sync.md."""
     return [
         timeseries(
             "Catalogue bulk queries by outcome",
@@ -458,6 +459,18 @@ def _bulk_panels(w: str) -> list[Panel]:
                     "{{kind}} {{outcome}}",
                 )
             ],
+        ),
+        timeseries(
+            "Background snapshot loads by outcome",
+            [
+                (
+                    f"sum by (kind, outcome) "
+                    f"(increase(hookyard_catalog_prefills_total{{{w}}}[{RATE}]))",
+                    "{{kind}} {{outcome}}",
+                )
+            ],
+            description="The worker's prefill thread, at start and when a snapshot comes due "
+            "(docs/sync.md): fresh and held mean nothing to do here.",
         ),
         timeseries(
             "Catalogue rows loaded",
