@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO / "tests"))  # nhanh_payloads: the bodies tests use
 
 from hookyard import keys  # noqa: E402
+from hookyard.processes import stop_process  # noqa: E402
 from hookyard.redis_server import RedisServer, free_port  # noqa: E402
 from load_generator import (  # noqa: E402
     COUNTER_SENTINEL,
@@ -142,13 +142,7 @@ class Server:
                            f"{self.log_tail()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=30)
 
 
 @contextmanager

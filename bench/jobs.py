@@ -73,6 +73,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from hookyard import keys
 from hookyard.jobs import JobStore, NewJob
+from hookyard.processes import wait_or_kill
 from hookyard.redis_server import RedisServer, free_port
 from hookyard.settings import Settings
 
@@ -211,11 +212,7 @@ class Workers:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            wait_or_kill(process, timeout=20)
 
 
 # --- the benchmark -----------------------------------------------------------------------------
@@ -297,11 +294,7 @@ class Bench:
     def stop_bull_driver(self) -> None:
         if self.bull_driver is not None and self.bull_driver.poll() is None:
             self.bull_command(op="quit")
-            try:
-                self.bull_driver.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.bull_driver.kill()
-                self.bull_driver.wait()
+            wait_or_kill(self.bull_driver, timeout=10)
 
     @contextmanager
     def workers(self, system: str, count: int) -> Iterator[Workers]:

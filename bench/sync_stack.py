@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from hookyard.processes import stop_process
 from hookyard.redis_server import RedisServer, free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -50,13 +51,7 @@ class BenchProcess:
         return self.process.poll() is None
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout)
 
 
 def wait_ready(predicate: Callable[[], bool], what: BenchProcess) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 
+from hookyard.processes import stop_process
 from hookyard.redis_server import free_port
 
 READY_TIMEOUT_SECONDS = 15.0
@@ -44,10 +45,4 @@ class SandboxProcess:
             )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=10)

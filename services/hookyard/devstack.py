@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from hookyard.processes import stop_process
 from hookyard.redis_server import RedisServer, free_port
 
 DEMO_NHANH_TOKEN = "dev-nhanh-token"  # noqa: S105 - a local demo value, printed on start
@@ -70,12 +71,8 @@ class Child:
                                         stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process:
+            stop_process(self.process, timeout=40)
 
 
 def wait_http(url: str, child: Child, timeout: float = 30) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import redis
 
+from hookyard.processes import stop_process
+
 
 def find_redis_server() -> str:
     """Path of a redis-server binary; raises with what to install when there is none."""
@@ -103,12 +105,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_process(self.process, timeout=10)
             self.process = None
 
     def restart(self) -> None:

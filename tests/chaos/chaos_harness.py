@@ -55,6 +55,7 @@ import requests
 
 from hookyard import keys
 from hookyard.jobs import JobStore, NewJob
+from hookyard.processes import stop_process
 from hookyard.redis_server import RedisServer, free_port
 from hookyard.settings import QUEUES, Settings
 from hookyard_sandbox.client import SandboxClient
@@ -259,14 +260,8 @@ class Proc:
         return True
 
     def stop(self, timeout: float = 15) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout)
 
     def tail(self, chars: int = 3000) -> str:
         path = self.workdir / f"{self.name}.log"

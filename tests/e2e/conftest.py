@@ -21,6 +21,7 @@ import redis
 import requests
 
 from hookyard.jobs import JobStore
+from hookyard.processes import stop_process
 from hookyard.redis_server import RedisServer, free_port
 from hookyard.settings import Settings
 from platform_support import ADMIN_TOKEN, platform_env
@@ -71,14 +72,7 @@ class Service:
     def stop(self, timeout: float = 15) -> int | None:
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, timeout)
 
 
 class Stack:
