@@ -60,10 +60,6 @@ def job(job_id: str) -> str:
     return f"{STATE_PREFIX}:job:{job_id}"
 
 
-def job_prefix() -> str:
-    return f"{STATE_PREFIX}:job:"
-
-
 def jobs_by_queue(queue: str) -> str:
     """Sorted set of job ids of ``queue`` by creation time (ms): listing and pagination."""
     return f"{STATE_PREFIX}:jobs:queue:{queue}"
@@ -81,14 +77,6 @@ def jobs_by_shop(shop: str) -> str:
 def jobs_in_state(queue: str, state: str) -> str:
     """Sorted set of job ids of ``queue`` in ``state`` by when they entered it (ms)."""
     return f"{STATE_PREFIX}:state:{queue}:{state}"
-
-
-def jobs_prefix() -> str:
-    return f"{STATE_PREFIX}:jobs:"
-
-
-def state_prefix() -> str:
-    return f"{STATE_PREFIX}:state:"
 
 
 def dedupe(source: str, body_sha256: str) -> str:
