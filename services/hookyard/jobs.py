@@ -16,7 +16,6 @@ is what makes the sweeper's re-enqueue and operator replay safe against double e
 from __future__ import annotations
 
 import base64
-import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import redis
 
 from hookyard import keys, scripts
@@ -49,8 +49,12 @@ def iso(ms: int | None) -> str | None:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON that keeps non-ASCII text as is (stored byte-for-byte in UTF-8)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON that keeps non-ASCII text as is (stored byte-for-byte in UTF-8).
+
+    orjson, in C: ingest writes one payload per item. Non-string keys become strings as with
+    ``json``; NaN and infinities, which no parsed body or Hookyard value holds, become null.
+    """
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def _decode(raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     record: dict[str, Any] = {k.decode(): v.decode() for k, v in raw.items()}
     for name in _JSON_FIELDS:
         if name in record:
-            record[name] = json.loads(record[name])
+            record[name] = orjson.loads(record[name])
     for name in (*_TIME_FIELDS, "attempts", "max_attempts", "seq"):
         if name in record and record[name] != "":
             record[name] = int(record[name])
@@ -193,7 +197,7 @@ class JobStore:
                                  "submit other jobs separately.")
         now = now_ms()
         job_ids = [job.job_id for job in jobs]
-        ids_json = json.dumps(job_ids)
+        ids_json = orjson.dumps(job_ids)
         shop = first.shop or "-"
         kind = first.batch_kind or "-"
         script_keys: list[str] = [
@@ -244,7 +248,7 @@ class JobStore:
                      "id", job.job_id, "entity", job.entity or "", "payload", dumps(job.payload),
                      "rmid", message.redis_message_id, len(coalesce), *coalesce]
         accepted, ids, seq = self._accept(keys=script_keys, args=args)
-        return Accepted(job_ids=tuple(json.loads(ids)), duplicate=not int(accepted),
+        return Accepted(job_ids=tuple(orjson.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))
 
     def claim(self, queue: str, pending_key: str, job_ids: Sequence[str],

@@ -7,6 +7,7 @@ Routes are declared here and nowhere else. Resources keep no per-request state.
 from __future__ import annotations
 
 import falcon
+import orjson
 
 from hookyard.broker import broker_client, state_client
 from hookyard.errors import SettingsError
@@ -57,6 +58,9 @@ def create_app(settings: Settings, *, jobs: JobStore,
                             "ingest. Example: HOOKYARD_NHANH_TOKENS=tok-2026-a")
     app = falcon.App(middleware=[RequestObservation()])
     app.req_options.auto_parse_form_urlencoded = False
+    # Answers are encoded by orjson (C): every webhook answer is a JSON document.
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=orjson.dumps)
     install_error_handling(app)
     app.add_route("/webhooks/nhanh", NhanhWebhookResource(settings, jobs))
     app.add_route("/webhooks/nhanh/inventory",

@@ -30,11 +30,23 @@ def test_64_bit_integers_are_accepted(number):
     assert parse_json_body(b"[" + number + b"]")
 
 
-@pytest.mark.parametrize("body", [b"[9223372036854775808]", b"[1e999]", b"[NaN]",
-                                  b"[-Infinity]", b"\xef\xbb\xbf{}", b"   "])
+@pytest.mark.parametrize("body", [b"[9223372036854775808]", b"[18446744073709551615]",
+                                  b"[123456789012345678901234567890]", b"[-9223372036854775809]",
+                                  b"[1e999]", b"[NaN]", b"[-Infinity]", b"\xef\xbb\xbf{}",
+                                  b"   ", b'["\\ud800"]', b'{"a": "\\udfff x"}'])
 def test_out_of_range_or_non_standard_numbers_and_bad_encodings_are_invalid(body):
     with pytest.raises(InvalidJson):
         parse_json_body(body)
+
+
+def test_integers_parse_the_same_on_the_fast_and_the_exact_path():
+    # 18 digits go through orjson; a run of 19 digits anywhere (here in a string) sends the
+    # body through the standard library, which checks every integer against 64 bits.
+    fast = parse_json_body(b'{"n": 999999999999999999, "code": "123"}')
+    exact = parse_json_body(b'{"n": 999999999999999999, "code": "1234567890123456789"}')
+
+    assert fast["n"] == exact["n"] == 999_999_999_999_999_999
+    assert isinstance(fast["n"], int) and isinstance(exact["n"], int)
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers(-2**63 + 1, 2**63 - 1)
