@@ -244,9 +244,9 @@ class JobStore:
             message = encode_job_message(job_id=job.job_id, queue=job.queue, actor=job.actor,
                                          time_limit_ms=time_limit_ms)
             coalesce = job.coalesce_fields if job.batch_kind else ()
-            args += [job.job_id, message.redis_message_id, message.data, 4,
-                     "id", job.job_id, "entity", job.entity or "", "payload", dumps(job.payload),
-                     "rmid", message.redis_message_id, len(coalesce), *coalesce]
+            args += [job.job_id, message.redis_message_id, message.data, 2,
+                     "entity", job.entity or "", "payload", dumps(job.payload),
+                     len(coalesce), *coalesce]
         accepted, ids, seq = self._accept(keys=script_keys, args=args)
         return Accepted(job_ids=tuple(orjson.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))

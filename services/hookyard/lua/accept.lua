@@ -16,7 +16,8 @@
 -- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, job_count,
 --   common_count, common_field_1, common_value_1, ... (record fields every job shares),
 --   then per job: job_id, redis_message_id, message_data,
---     field_count, field_1, value_1, ... (the job's own record fields),
+--     field_count, field_1, value_1, ... (the job's own record fields besides id and rmid,
+--     which the script writes from job_id and redis_message_id),
 --     coalesce_count, coalesce_field_1, ...
 -- Returns {1, ids_json, seq} when accepted, {0, original_ids_json, 0} for a duplicate.
 -- (Fields travel as plain pairs rather than one JSON document: no encode/decode per job on
@@ -55,7 +56,7 @@ local by_time, pending, accepted_fields, messages, rmids, tokens = {}, {}, {}, {
 for i = 1, n do
   local job_id, rmid, data = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local field_count = tonumber(ARGV[a + 3])
-  local record = {'seq', seq}
+  local record = {'seq', seq, 'id', job_id, 'rmid', rmid}
   for c = 8, 7 + 2 * common_count do
     record[#record + 1] = ARGV[c]
   end
