@@ -1,13 +1,19 @@
 """Ingest benchmark: Hookyard's ``POST /webhooks/nhanh`` against a bare Falcon + Dramatiq endpoint.
 
-    python bench/ingest.py [--rate 500] [--duration 20] [--items 10]
+    python bench/ingest.py [--rate 500] [--duration 20] [--repeats 3] [--items 10]
 
-In one run, on a private redis-server (AOF everysec, noeviction) started in a temp dir:
+In one run, on a private redis-server (AOF everysec, noeviction, the settings of
+``hookyard.redis_server``) started in a temp dir:
 
 1. Hookyard ingest under gunicorn exactly as deployed (``-c python:ingest.gunicorn_conf``):
    saturation throughput (closed loop: every connection sends again as soon as it is answered)
    and latency at a fixed offered rate (open loop: latency counted from the scheduled send time,
-   so a stalled server cannot hide its stalls).
+   so a stalled server cannot hide its stalls), ``--repeats`` times; the p99 target is judged on
+   the median repetition, and every repetition's p99 and the p99 of all of them pooled are
+   printed too (this 2-core VM's speed swings by a third from minute to minute,
+   docs/performance.md). Every measured phase starts on an emptied Redis whose AOF was just
+   rewritten, so no phase inherits the previous phase's jobs; AOF rewrites that happen during
+   a phase are counted and shown.
 2. The reference (``bench/reference_app.py``): the same load, the same gunicorn worker class,
    workers, threads and keep-alive, on the same Redis.
 
@@ -238,6 +244,7 @@ class Phase:
     commands: dict[str, int] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)
     expected_jobs: int = 0
+    redis_forks: int = 0
 
     def summary(self, items: int, rate: float | None) -> dict[str, Any]:
         r = self.result
@@ -280,6 +287,9 @@ class Phase:
                 sorted(self.commands.items(), key=lambda kv: -kv[1]) if calls},
             "jobs_in_redis": self.jobs,
             "jobs_expected": self.expected_jobs,
+            # Forks for AOF rewrites while the phase ran: each stalls Redis, and the child then
+            # takes a core for the rewrite.
+            "redis_forks": self.redis_forks,
             "jobs_match": all(v == self.expected_jobs for v in self.jobs.values()),
         }
         extra = max(self.jobs.values(), default=0) - self.expected_jobs
@@ -328,10 +338,27 @@ class Bench:
 
         return run_processes(spec, processes)
 
+    def empty_redis(self) -> None:
+        """Start a phase on an empty Redis with a freshly rewritten (small) AOF: no phase
+        inherits the previous one's jobs, or the AOF rewrite they would soon trigger."""
+        self.client.flushall()
+        self.client.bgrewriteaof()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            persistence = self.client.info("persistence")
+            if not (persistence["aof_rewrite_in_progress"]
+                    or persistence["aof_rewrite_scheduled"]):
+                return
+            time.sleep(0.05)
+        raise TimeoutError("Redis did not finish rewriting its AOF within 60 s")
+
     def measure(self, server: Server, target: Target, name: str, mode: str,
-                connections: int, rate: float, accepted_so_far: int) -> Phase:
+                connections: int, rate: float) -> Phase:
+        """One measured phase, on an emptied Redis."""
+        self.empty_redis()
         redis_pid = self.redis_server.process.pid  # type: ignore[union-attr]
-        self.client.config_resetstat()
+        self.client.config_resetstat()  # also zeroes total_forks
+        forks = int(self.client.info("stats")["total_forks"])
         by_pid, cpu_redis = server.cpu_by_pid(), process_cpu_seconds(redis_pid)
         cpu_machine = machine_busy_seconds()
         result = self.load(server.port, mode, self.args.duration, connections, rate)
@@ -343,7 +370,8 @@ class Bench:
         cpu_machine = machine_busy_seconds() - cpu_machine
         phase = Phase(name, mode, result, cpu_server, cpu_redis, cpu_machine,
                       [round(w, 2) for w in workers], command_stats(self.client))
-        phase.expected_jobs = (accepted_so_far + result.ok) * self.args.items
+        phase.redis_forks = int(self.client.info("stats")["total_forks"]) - forks
+        phase.expected_jobs = result.ok * self.args.items
         phase.jobs = target.count_jobs()
         return phase
 
@@ -371,12 +399,11 @@ class Bench:
 
             probe = count_round_trips(redis.Redis(port=self.redis_server.port), send_one)
             probe_conn.close()
-            accepted = warm.ok + probe["webhooks"]
             saturation = self.measure(server, target, "saturation", "closed",
-                                      self.args.connections, 0.0, accepted)
-            accepted += saturation.result.ok
-            fixed = self.measure(server, target, "fixed_rate", "open",
-                                 self.args.open_connections, self.args.rate, accepted)
+                                      self.args.connections, 0.0)
+            fixed_runs = [self.measure(server, target, "fixed_rate", "open",
+                                       self.args.open_connections, self.args.rate)
+                          for _ in range(self.args.repeats)]
             gunicorn_errors = [line for line in server.log_tail(200_000).splitlines()
                                if '"level": "error"' in line or "Traceback" in line
                                or "[ERROR]" in line or "WORKER TIMEOUT" in line]
@@ -384,9 +411,25 @@ class Bench:
             "warmup": {"ok": warm.ok, "seconds": self.args.warmup},
             "redis_per_webhook": probe,
             "saturation": saturation.summary(self.args.items, None),
-            "fixed_rate": fixed.summary(self.args.items, self.args.rate),
+            **fixed_rate_summary(fixed_runs, self.args),
             "server_log_errors": gunicorn_errors[:5],
         }
+
+
+def fixed_rate_summary(runs: list[Phase], args: argparse.Namespace) -> dict[str, Any]:
+    """The fixed-rate repetitions: each one's summary, the median p99 (what the target is
+    judged on) and the p99 of all latencies pooled. ``fixed_rate`` is the repetition whose p99
+    is the median, shown whole."""
+    summaries = [run.summary(args.items, args.rate) for run in runs]
+    p99s = [summary["latency_ms"]["p99"] for summary in summaries]
+    median_run = sorted(range(len(runs)), key=lambda i: p99s[i])[len(runs) // 2]
+    pooled = sorted(latency for run in runs for latency in run.result.latencies)
+    return {
+        "fixed_rate": summaries[median_run],
+        "fixed_rate_repetitions": summaries,
+        "fixed_rate_p99_ms": {"each": p99s, "median": p99s[median_run],
+                              "pooled": round(percentile(pooled, 0.99) * 1000, 3)},
+    }
 
 
 def machine() -> dict[str, Any]:
@@ -457,15 +500,19 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     hy, ref = results["hookyard"], results["reference"]
     ratio = (hy["saturation"]["throughput_per_second"]
              / max(ref["saturation"]["throughput_per_second"], 1e-9))
-    p99 = hy["fixed_rate"]["latency_ms"]["p99"]
-    fixed_complete = hy["fixed_rate"]["errors"] == 0 and hy["fixed_rate"]["ok"] >= int(
-        args.rate * args.duration * 0.99)
-    honest = all(results[t][p]["jobs_match"] for t in ("hookyard", "reference")
-                 for p in ("saturation", "fixed_rate"))
+    p99 = hy["fixed_rate_p99_ms"]["median"]
+    fixed_complete = all(run["errors"] == 0 and run["ok"] >= int(args.rate * args.duration * 0.99)
+                         for run in hy["fixed_rate_repetitions"])
+    honest = all(results[t]["saturation"]["jobs_match"]
+                 and all(run["jobs_match"] for run in results[t]["fixed_rate_repetitions"])
+                 for t in ("hookyard", "reference"))
     targets = {
         "throughput_ratio": {"value": round(ratio, 3), "target": f">= {THROUGHPUT_RATIO_TARGET}",
                              "verdict": verdict(ratio >= THROUGHPUT_RATIO_TARGET)},
-        "p99_at_rate_ms": {"value": p99, "target": f"<= {P99_TARGET_SECONDS * 1000:g}",
+        "p99_at_rate_ms": {"value": p99, "judged_on": f"median of {args.repeats} repetitions",
+                           "each": hy["fixed_rate_p99_ms"]["each"],
+                           "pooled": hy["fixed_rate_p99_ms"]["pooled"],
+                           "target": f"<= {P99_TARGET_SECONDS * 1000:g}",
                            "verdict": verdict(p99 <= P99_TARGET_SECONDS * 1000
                                               and fixed_complete)},
         "jobs_in_redis_match": {"value": honest, "verdict": verdict(honest)},
@@ -476,15 +523,24 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
 
     lines = ["", row("", ["hookyard", "reference"]), "-" * 66]
     for phase, title in (("saturation", "saturation (closed loop)"),
-                         ("fixed_rate", f"fixed {args.rate:g}/s (open loop)")):
+                         ("fixed_rate", f"fixed {args.rate:g}/s (open loop), the median "
+                                        f"of {args.repeats} repetitions")):
         h, r = hy[phase], ref[phase]
         lines.append(f"{title}, {args.items} items/webhook, {args.duration:g} s")
+        if phase == "fixed_rate":
+            lines.append(row("  p99 of each repetition (ms)", [
+                "/".join(f"{v:.1f}" for v in who["fixed_rate_p99_ms"]["each"])
+                for who in (hy, ref)]))
+            lines.append(row("  p99 of all repetitions (ms)", [
+                f"{who['fixed_rate_p99_ms']['pooled']:.2f}" for who in (hy, ref)]))
         lines.append(row("  webhooks/s accepted", [f"{h['throughput_per_second']:.0f}",
                                                    f"{r['throughput_per_second']:.0f}"]))
         for q in ("p50", "p99", "p99.9", "max"):
             lines.append(row(f"  latency {q} (ms)", [f"{h['latency_ms'][q]:.2f}",
                                                      f"{r['latency_ms'][q]:.2f}"]))
         lines.append(row("  errors", [str(h["errors"]), str(r["errors"])]))
+        lines.append(row("  Redis forks (AOF rewrites)", [str(h["redis_forks"]),
+                                                          str(r["redis_forks"])]))
         lines.append(row("  jobs in Redis / expected",
                          [f"{min(h['jobs_in_redis'].values())}/{h['jobs_expected']}",
                           f"{min(r['jobs_in_redis'].values())}/{r['jobs_expected']}"]))
@@ -507,22 +563,26 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     lines.append("")
     lines.append(f"ingest / reference throughput: {ratio:.2f}  (target >= "
                  f"{THROUGHPUT_RATIO_TARGET})  {targets['throughput_ratio']['verdict']}")
-    lines.append(f"ingest p99 at {args.rate:g}/s: {p99:.2f} ms  (target <= "
+    lines.append(f"ingest p99 at {args.rate:g}/s (median of {args.repeats}): {p99:.2f} ms  "
+                 f"(target <= "
                  f"{P99_TARGET_SECONDS * 1000:g} ms, no errors)  "
                  f"{targets['p99_at_rate_ms']['verdict']}")
     lines.append(f"jobs in Redis == accepted x items after every phase: "
                  f"{targets['jobs_in_redis_match']['verdict']}")
     for name in ("hookyard", "reference"):
-        for phase in ("saturation", "fixed_rate"):
-            other = results[name][phase]["cpu_cores"]["other"]
+        phases = [("saturation", results[name]["saturation"])] + [
+            (f"fixed_rate #{i + 1}", run)
+            for i, run in enumerate(results[name]["fixed_rate_repetitions"])]
+        for phase, summary in phases:
+            other = summary["cpu_cores"]["other"]
             if other > 0.1:
                 lines.append(f"WARNING: other processes used {other:.2f} cores during {name} "
                              f"{phase}: that phase's figures are disturbed; run on an idle "
                              "machine.")
-            note = results[name][phase].get("jobs_note")
+            note = summary.get("jobs_note")
             if note:
                 lines.append(f"{name} {phase} jobs: {note}")
-            first = results[name][phase]["first_error"]
+            first = summary["first_error"]
             if first:
                 lines.append(f"{name} {phase} first error: {first}")
         for line in results[name]["server_log_errors"]:
@@ -537,6 +597,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="offered webhooks/s of the fixed-rate phase (default 500)")
     parser.add_argument("--duration", type=float, default=20.0,
                         help="seconds of each measured phase (default 20)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="fixed-rate repetitions, each on an emptied Redis; the p99 target "
+                             "is judged on their median (default 3)")
     parser.add_argument("--items", type=int, default=10,
                         help="products per webhook (default 10, at most 100)")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds (default 3)")
@@ -563,6 +626,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--items must be between 1 and 100 (the ingest's per-webhook limit)")
     if args.duration <= 0 or args.rate <= 0 or args.duration > 120:
         parser.error("--duration must be in (0, 120] and --rate positive")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     return args
 
 
