@@ -59,6 +59,19 @@ INVENTORY_REASONS = frozenset({
 })
 THEME_FOLDERS = ("assets/", "blocks/", "config/", "layout/", "locales/", "sections/",
                  "snippets/", "templates/")
+# A theme cannot be without these; Shopify refuses to delete them.
+REQUIRED_THEME_FILES = frozenset({"layout/theme.liquid", "config/settings_data.json",
+                                  "config/settings_schema.json"})
+# What themeCreate puts in a new theme: a few files of Shopify's skeleton theme (the default
+# source), so a deploy's leftovers from the source show up like they do in a real shop.
+SKELETON_FILES = (
+    ("layout/theme.liquid", "{{ content_for_header }}{{ content_for_layout }}\n"),
+    ("config/settings_schema.json", "[]\n"),
+    ("config/settings_data.json", '{"current": {}}\n'),
+    ("locales/en.default.json", "{}\n"),
+    ("snippets/meta-tags.liquid", "<meta charset=\"utf-8\">\n"),
+    ("assets/critical.css", "body { margin: 0; }\n"),
+)
 METAFIELD_TYPES = frozenset({
     "single_line_text_field", "multi_line_text_field", "number_integer", "number_decimal",
     "boolean", "json", "date", "date_time", "url", "money",
@@ -674,8 +687,7 @@ class MutationRoot:
         theme = Theme(self.shop.new_id("OnlineStoreTheme"),
                       name or parsed.path.rsplit("/", 1)[-1] or "Theme", role, stamp, stamp,
                       source)
-        for filename, content in (("layout/theme.liquid", "{{ content_for_layout }}\n"),
-                                  ("config/settings_schema.json", "[]\n")):
+        for filename, content in SKELETON_FILES:
             theme.files[filename] = ThemeFile(filename, content.encode(), True, stamp, stamp)
         self.shop.themes[theme.id] = theme
         return {"theme": self.views.theme(theme), "userErrors": []}
@@ -685,16 +697,22 @@ class MutationRoot:
         return self._run(info, {"themeId": themeId, "files": files}, idempotent=False,
                          apply=lambda: self._upsert_files(themeId, files))
 
-    def _upsert_files(self, theme_id: str, files: list[dict[str, Any]]) -> dict[str, Any]:
-        empty: dict[str, Any] = {"job": None, "upsertedThemeFiles": None}
-        if len(files) > MAX_THEME_FILES:
-            return {**empty, "userErrors": [_user_error(
+    def _files_target(self, theme_id: str, count: int) -> Theme | list[dict[str, Any]]:
+        """The theme a file mutation of ``count`` files changes, or its user errors."""
+        if count > MAX_THEME_FILES:
+            return [_user_error(
                 "LESS_THAN_OR_EQUAL_TO", ["files"],
-                f"The number of files must be less than or equal to {MAX_THEME_FILES}.")]}
+                f"The number of files must be less than or equal to {MAX_THEME_FILES}.")]
         theme = self.shop.themes.get(theme_id)
         if theme is None:
-            return {**empty, "userErrors": [_user_error(
-                "NOT_FOUND", ["themeId"], "The theme could not be found.")]}
+            return [_user_error("NOT_FOUND", ["themeId"], "The theme could not be found.")]
+        return theme
+
+    def _upsert_files(self, theme_id: str, files: list[dict[str, Any]]) -> dict[str, Any]:
+        empty: dict[str, Any] = {"job": None, "upsertedThemeFiles": None}
+        theme = self._files_target(theme_id, len(files))
+        if isinstance(theme, list):
+            return {**empty, "userErrors": theme}
         errors: list[dict[str, Any]] = []
         decoded: list[tuple[str, bytes, bool]] = []
         names = [f["filename"] for f in files]
@@ -738,6 +756,38 @@ class MutationRoot:
         theme.updated_at = stamp
         return {"job": {"id": self.shop.new_id("Job"), "done": True},
                 "upsertedThemeFiles": results, "userErrors": []}
+
+
+    def themeFilesDelete(self, info: GraphQLResolveInfo, themeId: str, files: list[str]) -> Any:
+        return self._run(info, {"themeId": themeId, "files": files}, idempotent=False,
+                         apply=lambda: self._delete_files(themeId, files))
+
+    def _delete_files(self, theme_id: str, filenames: list[str]) -> dict[str, Any]:
+        """All or nothing, like the upsert: any problem answers user errors and deletes none
+        (a file the theme does not have is ``NOT_FOUND``)."""
+        theme = self._files_target(theme_id, len(filenames))
+        if isinstance(theme, list):
+            return {"deletedThemeFiles": None, "userErrors": theme}
+        errors = []
+        for i, filename in enumerate(filenames):
+            if filename in REQUIRED_THEME_FILES:
+                errors.append(_user_error("FILE_VALIDATION_ERROR", ["files", str(i)],
+                                          "This file is required and cannot be deleted.",
+                                          filename=filename))
+            elif filename not in theme.files:
+                errors.append(_user_error("NOT_FOUND", ["files", str(i)],
+                                          "The file could not be found.", filename=filename))
+        if errors:
+            return {"deletedThemeFiles": None, "userErrors": errors}
+        stamp = now_iso()
+        results = []
+        for filename in dict.fromkeys(filenames):
+            removed = theme.files.pop(filename)
+            results.append({"filename": filename, "checksumMd5": removed.checksum_md5,
+                            "size": len(removed.content), "createdAt": removed.created_at,
+                            "updatedAt": stamp})
+        theme.updated_at = stamp
+        return {"deletedThemeFiles": results, "userErrors": []}
 
 
 def _valid_metafield_value(mtype: str, value: str) -> bool:

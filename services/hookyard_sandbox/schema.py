@@ -47,6 +47,7 @@ type Mutation {
   themeFilesUpsert(
     themeId: ID!, files: [OnlineStoreThemeFilesUpsertFileInput!]!
   ): ThemeFilesUpsertPayload
+  themeFilesDelete(themeId: ID!, files: [String!]!): ThemeFilesDeletePayload
   bulkOperationRunQuery(
     query: String!, groupObjects: Boolean! = false
   ): BulkOperationRunQueryPayload
@@ -427,6 +428,11 @@ type OnlineStoreThemeFileOperationResult {
 type ThemeFilesUpsertPayload {
   job: Job
   upsertedThemeFiles: [OnlineStoreThemeFileOperationResult!]
+  userErrors: [OnlineStoreThemeFilesUserErrors!]!
+}
+
+type ThemeFilesDeletePayload {
+  deletedThemeFiles: [OnlineStoreThemeFileOperationResult!]
   userErrors: [OnlineStoreThemeFilesUserErrors!]!
 }
 

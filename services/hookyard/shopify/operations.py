@@ -316,6 +316,76 @@ def get_theme(
     return theme
 
 
+THEME_FILENAMES = """
+query ThemeFilenames($id: ID!, $first: Int!, $after: String) {
+  theme(id: $id) {
+    files(first: $first, after: $after) {
+      nodes { filename }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+
+def list_theme_filenames(client: Executor, theme_id: str) -> list[str] | None:
+    """Every file name of a theme, a page of 250 at a time; None when there is no such theme."""
+    names: list[str] = []
+    after: str | None = None
+    while True:
+        data = client.execute(
+            THEME_FILENAMES,
+            {"id": theme_id, "first": MAX_PAGE_SIZE, "after": after},
+            estimated_cost=1 + connection_cost(MAX_PAGE_SIZE, 1),
+        )
+        theme = data["theme"]
+        if theme is None:
+            return None
+        files = theme["files"] or {"nodes": [], "pageInfo": {"hasNextPage": False}}
+        names += [str(node["filename"]) for node in files["nodes"]]
+        if not files["pageInfo"]["hasNextPage"]:
+            return names
+        after = files["pageInfo"]["endCursor"]
+
+
+THEME_FILES_DELETE = """
+mutation ThemeFilesDelete($themeId: ID!, $files: [String!]!) {
+  themeFilesDelete(themeId: $themeId, files: $files) {
+    deletedThemeFiles { filename }
+    userErrors { code field filename message }
+  }
+}
+"""
+
+
+def delete_theme_files(client: Executor, theme_id: str, filenames: Sequence[str]) -> list[str]:
+    """Delete at most 50 files of a theme; returns the names no longer in it.
+
+    A file that is already gone (``NOT_FOUND`` naming it: an earlier attempt deleted it) counts
+    as deleted; the call is then made again without those, since Shopify applies all or none.
+    """
+    if not filenames:
+        raise ValueError("delete_theme_files needs at least one file name")
+    if len(filenames) > MAX_THEME_FILES:
+        raise ValueError(f"{len(filenames)} files; delete at most {MAX_THEME_FILES} per call")
+    gone: list[str] = []
+    remaining = list(dict.fromkeys(filenames))
+    while remaining:
+        data = client.execute(THEME_FILES_DELETE, {"themeId": theme_id, "files": remaining},
+                              estimated_cost=MUTATION_COST)
+        payload = data["themeFilesDelete"] or {}
+        errors = list(payload.get("userErrors") or [])
+        missing = {str(e["filename"]) for e in errors
+                   if e.get("code") == "NOT_FOUND" and e.get("filename") in remaining}
+        if errors and len(missing) == len(errors):
+            gone += [name for name in remaining if name in missing]
+            remaining = [name for name in remaining if name not in missing]
+            continue
+        raise_for_user_errors("themeFilesDelete", errors)
+        return gone + [str(d["filename"]) for d in payload.get("deletedThemeFiles") or []]
+    return gone
+
+
 THEME_CREATE = """
 mutation ThemeCreate($source: URL!, $name: String, $role: ThemeRole) {
   themeCreate(source: $source, name: $name, role: $role) {

@@ -234,3 +234,51 @@ def test_writing_files_of_a_missing_theme_is_rejected(new_shop: Any, make_client
         ops.upsert_theme_files(client, "gid://shopify/OnlineStoreTheme/404",
                                [ops.ThemeFile("assets/a.css", "")])
     assert caught.value.details["codes"] == ["NOT_FOUND"]
+
+
+def test_every_file_name_of_a_theme_is_listed_across_pages(new_shop: Any,
+                                                           make_client: Any) -> None:
+    seed, _ = new_shop()
+    client = make_client(seed)
+    theme = ops.create_theme(client, source_url="https://cdn.example.com/theme.zip", name="Big")
+    names = [f"assets/file-{i:03}.css" for i in range(260)]
+    for first in range(0, len(names), ops.MAX_THEME_FILES):
+        ops.upsert_theme_files(client, theme["id"], [
+            ops.ThemeFile(name, "") for name in names[first:first + ops.MAX_THEME_FILES]])
+
+    listed = ops.list_theme_filenames(client, theme["id"])
+
+    assert listed is not None and len(listed) == len(set(listed))
+    assert set(names) <= set(listed) and "layout/theme.liquid" in listed
+    assert ops.list_theme_filenames(client, "gid://shopify/OnlineStoreTheme/404") is None
+
+
+def test_theme_files_are_deleted_and_a_file_already_gone_counts_as_deleted(
+    new_shop: Any, make_client: Any, sandbox: SandboxClient
+) -> None:
+    seed, _ = new_shop()
+    client = make_client(seed)
+    theme = ops.create_theme(client, source_url="https://cdn.example.com/theme.zip", name="T")
+    ops.upsert_theme_files(client, theme["id"], [ops.ThemeFile("assets/a.css", ""),
+                                                 ops.ThemeFile("assets/b.css", "")])
+
+    assert ops.delete_theme_files(client, theme["id"], ["assets/a.css"]) == ["assets/a.css"]
+    # A re-run after a crash asks again for a file that is already gone.
+    gone = ops.delete_theme_files(client, theme["id"], ["assets/a.css", "assets/b.css"])
+
+    assert sorted(gone) == ["assets/a.css", "assets/b.css"]
+    stored = next(t for t in sandbox.themes("acme") if t["id"] == theme["id"])
+    assert not {"assets/a.css", "assets/b.css"} & set(stored["files"])
+
+
+def test_a_file_a_theme_cannot_be_without_is_not_deleted(new_shop: Any,
+                                                        make_client: Any) -> None:
+    seed, _ = new_shop()
+    client = make_client(seed)
+    theme = ops.create_theme(client, source_url="https://cdn.example.com/theme.zip", name="T")
+
+    with pytest.raises(ShopifyRejected) as caught:
+        ops.delete_theme_files(client, theme["id"], ["layout/theme.liquid"])
+
+    assert caught.value.details["codes"] == ["FILE_VALIDATION_ERROR"]
+    assert "layout/theme.liquid" in (ops.list_theme_filenames(client, theme["id"]) or [])
