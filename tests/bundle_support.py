@@ -51,9 +51,12 @@ def tar_gz_bundle(files: Mapping[str, str | bytes], *, links: Mapping[str, str] 
 
 def json_bundle(files: Mapping[str, Any], *, shop: str = "acme",
                 theme: Mapping[str, Any] | None = None,
-                settings: Mapping[str, Any] | None = None) -> bytes:
+                settings: Mapping[str, Any] | None = None,
+                delete_missing: Any = None) -> bytes:
     document: dict[str, Any] = {"shop": shop, "theme": dict(theme or {"name": "Summer sale"}),
                                 "files": dict(files)}
     if settings is not None:
         document["settings"] = dict(settings)
+    if delete_missing is not None:
+        document["delete_missing"] = delete_missing
     return json.dumps(document).encode()

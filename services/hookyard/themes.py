@@ -8,12 +8,16 @@ so a job never exists without its bundle or its entry. The deploy worker runs ``
     create_theme  the target theme: the given id, or a new UNPUBLISHED theme with the given name
     upload        ``themeFilesUpsert`` in batches of at most 50 files, through the shop's shared
                   rate budget; progress and the cancel check after every batch
+    prune         with ``delete_missing``: ``themeFilesDelete`` for the theme's files the bundle
+                  does not have (never the files a theme cannot be without), 50 per call
     finalize      drop the bundle and checkpoint, return the result
 
 Safe to run again after a crash: the checkpoint (``keys.deploy_checkpoint``) records the theme
 id before any file is uploaded, and the md5 of every file Shopify confirmed, so a re-run reuses
 the theme and uploads only what is missing or changed. ``themeFilesUpsert`` overwrites by
-filename, so re-sending the batch that was in flight when the worker died duplicates nothing.
+filename, so re-sending the batch that was in flight when the worker died duplicates nothing;
+the prune lists the theme again on every run, and a file an earlier run already deleted counts
+as deleted.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from hookyard.shopify.operations import (
     MAX_THEME_FILES,
     Executor,
     create_theme,
+    delete_theme_files,
     get_theme,
+    list_theme_filenames,
     list_themes,
     upsert_theme_files,
 )
@@ -58,7 +64,10 @@ Shopify's request size limit (a bigger single file still goes alone)."""
 THEME_PROCESSING_POLL_SECONDS = 1.0
 THEME_NAME_MAX_LENGTH = 50
 THEME_GID_PREFIX = "gid://shopify/OnlineStoreTheme/"
-STAGES = ("validate", "create_theme", "upload", "finalize")
+STAGES = ("validate", "create_theme", "upload", "prune", "finalize")
+REQUIRED_THEME_FILES = frozenset({"layout/theme.liquid", "config/settings_data.json",
+                                  "config/settings_schema.json"})
+"""Files a theme cannot be without (Shopify refuses to delete them): never pruned."""
 # Progress (percent) at which each stage starts; upload fills the span up to finalize.
 _UPLOAD_FROM, _UPLOAD_TO = 10.0, 95.0
 
@@ -87,6 +96,14 @@ class DeployRequest:
     """``{"id": <theme GID>}`` or ``{"name": <new theme's name>}``."""
     settings: Mapping[str, Any]
     files: Sequence[BundleFile]
+    delete_missing: bool = False
+    """Delete the theme's files that the bundle does not have (see ``delete_missing_default``)."""
+
+
+def delete_missing_default(theme: Mapping[str, str]) -> bool:
+    """True for a theme the deploy creates (what is not in the bundle came from the source
+    theme), False for an existing theme (its other files are someone's work: ask to delete)."""
+    return "id" not in theme
 
 
 def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, audit: AuditLog,
@@ -112,6 +129,7 @@ def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, 
             },
             "theme": dict(request.theme),
             "settings": dict(request.settings),
+            "delete_missing": request.delete_missing,
         },
         shop=shop.id,
         entity=f"theme:{request.theme.get('id') or request.theme.get('name')}",
@@ -276,6 +294,25 @@ def resolve_theme(client: Executor, target: Mapping[str, str], checkpoint: Deplo
     return theme_id, True
 
 
+def prune_theme(client: Executor, theme_id: str, files: Sequence[BundleFile],
+                progress: _Progress) -> int:
+    """Delete the theme's files that ``files`` does not name, except the required ones; returns
+    how many are gone. The cancel check runs between calls."""
+    progress.checkpoint(_UPLOAD_TO, "listing the theme's files", "prune")
+    present = list_theme_filenames(client, theme_id)
+    if present is None:
+        raise PermanentJobError(f"Theme {theme_id} vanished during the deploy.")
+    keep = {f.filename for f in files} | REQUIRED_THEME_FILES
+    stale = sorted(name for name in present if name not in keep)
+    deleted = 0
+    for first in range(0, len(stale), MAX_THEME_FILES):
+        progress.checkpoint(_UPLOAD_TO + 1, f"deleting {len(stale) - first} files the bundle "
+                            "does not have", "prune")
+        deleted += len(delete_theme_files(client, theme_id,
+                                          stale[first:first + MAX_THEME_FILES]))
+    return deleted
+
+
 def preview_url(shop: ShopConfig, theme_id: str) -> str:
     return f"https://{shop.shopify_domain}/?preview_theme_id={_numeric_id(theme_id)}"
 
@@ -333,8 +370,11 @@ def deploy_theme(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
         if sent < len(pending):
             progress.checkpoint(percent, message, "upload")
         else:
-            progress.report(percent, message, "upload")  # nothing left to cancel
+            progress.report(percent, message, "upload")  # the prune checks for itself
 
+    deleted = 0
+    if record["payload"].get("delete_missing"):
+        deleted = prune_theme(client, theme_id, files, progress)
     progress.report(_UPLOAD_TO + 2, "finishing", "finalize")
     runtime.state.delete(keys.deploy_bundle(job_id))
     checkpoint.clear()
@@ -346,6 +386,7 @@ def deploy_theme(runtime: Runtime, record: dict[str, Any]) -> dict[str, Any]:
         "uploaded": len(pending),
         "skipped_already_uploaded": skipped,
         "batches": len(batches),
+        "deleted": deleted,
         "duration_seconds": round(time.monotonic() - started, 3),
         "preview_url": preview_url(shop, theme_id),
     }

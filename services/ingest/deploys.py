@@ -4,9 +4,10 @@ Two request shapes (docs/deploys.md):
 
 - an archive as the raw body (``application/zip``, or ``application/gzip`` /
   ``application/x-tar+gzip`` for a .tar.gz) with ``?shop=<id>&theme_id=<id>`` or
-  ``&theme_name=<name>``, and optionally ``&settings=<JSON object>``;
+  ``&theme_name=<name>``, and optionally ``&settings=<JSON object>`` and
+  ``&delete_missing=true|false``;
 - ``application/json``: ``{"shop", "theme": {"id"} | {"name"}, "files": {path: text |
-  {"base64"}}, "settings"?}``.
+  {"base64"}}, "settings"?, "delete_missing"?}``.
 
 Every check runs before anything is written (token, shop, size, archive, paths, layout,
 settings merge, rate limit); a refused request creates no job and stores no bundle. Every
@@ -34,12 +35,19 @@ from hookyard.rate_limits import SlidingWindowLimit
 from hookyard.settings import ApiToken, Settings, ShopConfig
 from hookyard.strict_json import parse_json_body
 from hookyard.theme_bundles import BundleLimits, bundle_format, merge_settings, read_files
-from hookyard.themes import THEME_NAME_MAX_LENGTH, DeployRequest, submit_deploy, theme_gid
+from hookyard.themes import (
+    THEME_NAME_MAX_LENGTH,
+    DeployRequest,
+    delete_missing_default,
+    submit_deploy,
+    theme_gid,
+)
 from ingest.auth import bearer_token
 from ingest.body import read_body
 from ingest.status_api import audit_log
 
 RATE_WINDOW_SECONDS = 60
+QUERY_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 @dataclass
@@ -54,6 +62,7 @@ class DeployTarget:
     shop: str
     theme: dict[str, str]
     settings: dict[str, Any]
+    delete_missing: bool
 
 
 class _Problems:
@@ -108,10 +117,14 @@ def target_from_json(document: Any) -> DeployTarget:
     settings = document.get("settings", {})
     if not isinstance(settings, dict):
         problems.add("settings", "must be an object (merged into config/settings_data.json)")
+    delete_missing = document.get("delete_missing")
+    if delete_missing is not None and not isinstance(delete_missing, bool):
+        problems.add("delete_missing", "must be true or false")
     if "files" not in document:
         problems.add("files", "required: an object mapping theme paths to contents")
     problems.raise_if_any()
-    return DeployTarget(shop=str(shop), theme=theme, settings=settings)
+    return DeployTarget(shop=str(shop), theme=theme, settings=settings,
+                        delete_missing=_delete_missing(delete_missing, theme))
 
 
 def target_from_query(req: falcon.Request) -> DeployTarget:
@@ -129,8 +142,17 @@ def target_from_query(req: falcon.Request) -> DeployTarget:
             settings = None
         if not isinstance(settings, dict):
             problems.add("settings", "must be a JSON object (URL-encoded)")
+    raw_delete = req.get_param("delete_missing")
+    delete_missing = QUERY_BOOLEANS.get(raw_delete.lower()) if raw_delete else None
+    if raw_delete and delete_missing is None:
+        problems.add("delete_missing", "must be true or false")
     problems.raise_if_any()
-    return DeployTarget(shop=str(shop), theme=theme, settings=settings)
+    return DeployTarget(shop=str(shop), theme=theme, settings=settings,
+                        delete_missing=_delete_missing(delete_missing, theme))
+
+
+def _delete_missing(given: bool | None, theme: dict[str, str]) -> bool:
+    return delete_missing_default(theme) if given is None else given
 
 
 class DeploysResource:
@@ -175,6 +197,7 @@ class DeploysResource:
         resp.set_header("Location", f"/jobs/{job_id}")
         resp.media = {"job_id": job_id, "state": "queued", "location": f"/jobs/{job_id}",
                       "shop": request.shop.id, "theme": dict(request.theme),
+                      "delete_missing": request.delete_missing,
                       "files": len(request.files),
                       "bytes": sum(len(f.content) for f in request.files)}
 
@@ -200,4 +223,5 @@ class DeploysResource:
                 f"{admission.retry_after_seconds} s.",
                 retry_after_seconds=admission.retry_after_seconds)
         return DeployRequest(shop=shop, bundle_format=fmt, bundle=body, theme=target.theme,
-                             settings=target.settings, files=files)
+                             settings=target.settings, files=files,
+                             delete_missing=target.delete_missing)

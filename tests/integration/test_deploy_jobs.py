@@ -140,6 +140,67 @@ def test_a_json_deploy_writes_into_an_existing_theme_by_id(client, shop, sandbox
     assert jobs.state.exists(keys.deploy_bundle(answer.json["job_id"])) == 0
 
 
+def seeded_theme(sandbox: Any, shop: dict[str, Any], files: dict[str, str]) -> str:
+    """A MAIN theme named Dawn with ``files``; returns its numeric id."""
+    seed = {**shop, "themes": [{"name": "Dawn", "role": "MAIN", "files": files}]}
+    return str(sandbox.create_shop(seed)["themes"]["Dawn"]).rsplit("/", 1)[-1]
+
+
+def test_a_deploy_into_an_existing_theme_keeps_its_other_files_unless_asked(
+        client, shop, sandbox, deploy_worker, wait_state):
+    theme_id = seeded_theme(sandbox, shop, {"layout/theme.liquid": "old",
+                                            "sections/retired.liquid": "old",
+                                            "config/settings_schema.json": "[]"})
+    deploy_worker()
+    kept = post_deploy(client, json_bundle({"layout/theme.liquid": "new"},
+                                           theme={"id": theme_id}),
+                       content_type="application/json")
+    assert kept.status_code == 202 and kept.json["delete_missing"] is False
+
+    assert wait_state(kept.json["job_id"], "succeeded")["result"]["deleted"] == 0
+    [dawn] = sandbox.themes("acme")
+    assert "sections/retired.liquid" in dawn["files"]
+
+    pruned = post_deploy(client, json_bundle({"layout/theme.liquid": "newer"},
+                                             theme={"id": theme_id}, delete_missing=True),
+                         content_type="application/json")
+    assert pruned.status_code == 202 and pruned.json["delete_missing"] is True
+
+    assert wait_state(pruned.json["job_id"], "succeeded")["result"]["deleted"] == 1
+    [dawn] = sandbox.themes("acme")
+    # The bundle's file, and the required files it did not carry, are what is left.
+    assert set(dawn["files"]) == {"layout/theme.liquid", "config/settings_schema.json"}
+    assert dawn["files"]["layout/theme.liquid"] == "newer"
+
+
+def test_a_created_theme_ends_with_the_bundle_not_the_source_themes_leftovers(
+        client, shop, sandbox, deploy_worker, wait_state):
+    files = theme_files(6)
+    answer = post_deploy(client, zip_bundle(files))  # a new theme: delete_missing by default
+    assert answer.json["delete_missing"] is True
+    deploy_worker()
+
+    result = wait_state(answer.json["job_id"], "succeeded")["result"]
+
+    [theme] = theme_named(sandbox, "Summer")
+    # The source (skeleton) theme's other files are gone; a theme cannot lose its schema.
+    assert set(theme["files"]) == set(files) | {"config/settings_schema.json"}
+    assert result["deleted"] == 3
+    deletes = [m for m in sandbox.mutations("acme") if m["mutation"] == "themeFilesDelete"]
+    assert [m["outcome"] for m in deletes] == ["applied"]
+
+
+def test_a_deploy_with_delete_missing_false_leaves_the_source_themes_files(
+        client, shop, sandbox, deploy_worker, wait_state):
+    answer = post_deploy(client, zip_bundle(theme_files(4)),
+                         query="shop=acme&theme_name=Summer&delete_missing=false")
+    deploy_worker()
+
+    assert wait_state(answer.json["job_id"], "succeeded")["result"]["deleted"] == 0
+    [theme] = theme_named(sandbox, "Summer")
+    assert "locales/en.default.json" in theme["files"]
+
+
 def test_a_tar_gz_deploy_is_accepted_like_a_zip(client, shop, sandbox, deploy_worker,
                                                 wait_state):
     answer = post_deploy(client, tar_gz_bundle(theme_files(5)), content_type="application/gzip")
@@ -263,6 +324,12 @@ BAD_REQUESTS = {
                            422, "validation_failed"),
     "json that is not json": (dict(body=b"{", content_type="application/json"),
                               400, "invalid_json"),
+    "delete_missing not a boolean": (dict(body=json_bundle(theme_files(3), delete_missing="yes"),
+                                          content_type="application/json"),
+                                     422, "validation_failed"),
+    "delete_missing query not a boolean": (dict(body=zip_bundle(theme_files(3)),
+                                                query="shop=acme&theme_name=X&delete_missing=y"),
+                                           422, "validation_failed"),
 }
 
 
