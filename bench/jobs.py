@@ -242,7 +242,8 @@ class Bench:
                          "BENCH_REDIS_PORT": str(server.port),
                          "BENCH_BULL_DB": str(BULL_DB), "BENCH_CONTROL_DB": str(CONTROL_DB)}
         self.admin = redis.Redis(port=server.port, db=CONTROL_DB)
-        self.control = redis.Redis(port=server.port, db=CONTROL_DB)
+        # No socket timeout: BLPOPs here wait longer than redis-py's default of 5 s.
+        self.control = redis.Redis(port=server.port, db=CONTROL_DB, socket_timeout=None)
         self.poll = {db: redis.Redis(port=server.port, db=db, single_connection_client=True)
                      for db in (HOOKYARD_BROKER_DB, HOOKYARD_STATE_DB, DRAMATIQ_DB, BULL_DB)}
         self.jobs = JobStore(self.settings, state=redis.Redis(port=server.port,

@@ -39,7 +39,9 @@ GATE_TIMEOUT_SECONDS = 600
 
 
 def control_client() -> redis.Redis:
-    return redis.Redis.from_url(os.environ["BENCH_CONTROL_URL"])
+    # No socket timeout: the gate's BLPOP waits up to GATE_TIMEOUT_SECONDS, far beyond redis-py's
+    # default of 5 s (a worker whose turn came after a phase longer than that died waiting).
+    return redis.Redis.from_url(os.environ["BENCH_CONTROL_URL"], socket_timeout=None)
 
 
 def declare_actors(broker: dramatiq.Broker, system: str) -> None:
