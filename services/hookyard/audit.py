@@ -7,9 +7,9 @@ attempts included: outcome ``refused`` with the error code in ``error`` (``forbi
 stream in the state DB (``keys.audit_log()``), so every ingest replica writes to and reads from
 the same log; the stream id is the time, from the Redis server's clock.
 
-An action and its entry are one atomic step: a cancel or replay is written by a Lua script that
-appends the entry too (``script_args``), a deploy's entry (outcome ``requested``) goes in one
-MULTI/EXEC with its bundle, before the job is created (``record_on``, see docs/security.md).
+An action and its entry are one atomic step: a cancel, a replay and a deploy's job are written
+by a Lua script that appends the entry too (``script_args``; ``cancel.lua``, ``requeue.lua``,
+``accept.lua``), see docs/security.md.
 
 Retention, both applied on every write: at most ``HOOKYARD_AUDIT_MAX_ENTRIES`` entries and none
 older than ``HOOKYARD_AUDIT_RETENTION_SECONDS``; the stream expires as a whole once its newest
@@ -84,32 +84,25 @@ class AuditLog:
 
     def record(self, *, who: str, action: str, job_id: str, outcome: str, error: str = "",
                shop: str = "", request_id: str = "") -> str:
-        """Append one entry on its own; returns its id. Raises ``redis.RedisError`` when Redis
-        fails. An entry that belongs to an action is written with the action instead
-        (``record_on``, ``script_args``)."""
-        with self.client.pipeline(transaction=True) as pipe:
-            self.record_on(pipe, who=who, action=action, job_id=job_id, outcome=outcome,
-                           error=error, shop=shop, request_id=request_id)
-            entry_id, _, _ = pipe.execute()
-        return _text(entry_id)
-
-    def record_on(self, pipe: redis.client.Pipeline, *, who: str, action: str, job_id: str,
-                  outcome: str, error: str = "", shop: str = "", request_id: str = "") -> None:
-        """Queue the entry's append (three commands) on ``pipe``, a MULTI/EXEC pipeline of the
-        state DB that carries the action's own writes, so both land together or not at all."""
+        """Append one entry on its own (append, trim and expiry in one MULTI/EXEC); returns its
+        id. Raises ``redis.RedisError`` when Redis fails. An entry that belongs to an action is
+        written by the action's script instead (``script_args``)."""
         key = keys.audit_log()
         fields = {"who": who, "action": action, "job_id": job_id, "outcome": outcome,
                   "error": error, "shop": shop, "request_id": request_id}
-        pipe.xadd(key, {k: v[:MAX_FIELD_LENGTH] for k, v in fields.items()},
-                  maxlen=self.max_entries, approximate=False)
-        pipe.xtrim(key, minid=f"{self._oldest_kept_ms()}-0", approximate=False)
-        pipe.pexpire(key, self.retention_ms)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {k: v[:MAX_FIELD_LENGTH] for k, v in fields.items()},
+                      maxlen=self.max_entries, approximate=False)
+            pipe.xtrim(key, minid=f"{self._oldest_kept_ms()}-0", approximate=False)
+            pipe.pexpire(key, self.retention_ms)
+            entry_id, _, _ = pipe.execute()
+        return _text(entry_id)
 
     def script_args(self, *, who: str, action: str, request_id: str = "") -> list[str | int]:
         """The tail of ``ARGV`` with which an action's Lua script (``cancel.lua``,
-        ``requeue.lua``) appends the entry itself, in the same step as the action; the stream is
-        the script's last key (``keys.audit_log()``). The script fills in job id, outcome and
-        shop."""
+        ``requeue.lua``, ``accept.lua``) appends the entry itself, in the same step as the
+        action; the stream is the script's last key (``keys.audit_log()``). The script fills in
+        job id, outcome and shop."""
         return [who[:MAX_FIELD_LENGTH], action, request_id[:MAX_FIELD_LENGTH], self.max_entries,
                 f"{self._oldest_kept_ms()}-0", self.retention_ms]
 

@@ -177,9 +177,11 @@ class JobStore:
             eta_ms=eta_ms,
         )
 
-    def submit(self, jobs: Sequence[NewJob], *, dedupe_key: str | None = None) -> Accepted:
+    def submit(self, jobs: Sequence[NewJob], *, dedupe_key: str | None = None,
+               audit: Sequence[str | int] = ()) -> Accepted:
         """Write records and messages in one atomic step; a known ``dedupe_key`` returns the
-        original job ids and writes nothing.
+        original job ids and writes nothing. ``audit`` (``AuditLog.script_args``) makes the
+        step append the audit entry of the request too (outcome ``requested``, the first job).
 
         ``jobs`` are one delivery: they must share queue, actor, shop, sync kind, source event
         and priority, which is what lets ``accept.lua`` write each index once per delivery.
@@ -247,6 +249,9 @@ class JobStore:
             args += [job.job_id, message.redis_message_id, message.data, 2,
                      "entity", job.entity or "", "payload", dumps(job.payload),
                      len(coalesce), *coalesce]
+        if audit:
+            script_keys.append(keys.audit_log())
+            args += audit
         accepted, ids, seq = self._accept(keys=script_keys, args=args)
         return Accepted(job_ids=tuple(orjson.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))

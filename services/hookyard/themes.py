@@ -1,8 +1,9 @@
 """Theme deploys: a stored bundle uploaded into a Shopify theme, in batches, resumable.
 
 Ingest checks a bundle (``hookyard.theme_bundles``), stores its bytes in Redis and submits the
-job (``submit_deploy``): the bundle is written first, with a TTL and the request's audit entry,
-so a job never exists without its bundle or its entry. The deploy worker runs ``deploy_theme``:
+job (``submit_deploy``): the bundle is written first, with a TTL, then the job with the
+request's audit entry in one step, so a job never exists without its bundle or its entry. The
+deploy worker runs ``deploy_theme``:
 
     validate      read and check the stored bundle again, merge the settings overrides
     create_theme  the target theme: the given id, or a new UNPUBLISHED theme with the given name
@@ -108,12 +109,11 @@ def delete_missing_default(theme: Mapping[str, str]) -> bool:
 
 def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, audit: AuditLog,
                   request_id: str = "") -> str:
-    """Store the bundle (TTL ``HOOKYARD_DEPLOY_BUNDLE_TTL_SECONDS``) and the request's audit
-    entry (outcome ``requested``, naming the job id) in one MULTI/EXEC, then create the job;
-    returns the job id. A failure between the two leaves a bundle that expires and an entry
-    whose job does not exist (the caller got 503); a deploy job never exists without its bundle
-    and its entry. The entry cannot be written *with* the job: jobs are created by
-    ``JobStore.submit`` (``accept.lua``, shared with every webhook), which runs on its own."""
+    """Store the bundle (TTL ``HOOKYARD_DEPLOY_BUNDLE_TTL_SECONDS``), then create the job and
+    the request's audit entry (outcome ``requested``) in one step (``accept.lua``); returns the
+    job id. A failure between the two leaves only a bundle, which expires (the caller got
+    503): a deploy job never exists without its bundle, and the job and its entry exist
+    together or not at all."""
     shop = request.shop
     first = bool(shop.custom_domain)
     job = NewJob(
@@ -137,13 +137,10 @@ def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, 
                       "received_at": datetime.now(UTC).isoformat(timespec="milliseconds")},
         priority=1 if first else 0,
     )
-    with jobs.state.pipeline(transaction=True) as pipe:
-        pipe.set(keys.deploy_bundle(job.job_id), request.bundle,
-                 ex=jobs.settings.deploy_bundle_ttl_seconds)
-        audit.record_on(pipe, who=requested_by, action="deploy", job_id=job.job_id,
-                        outcome="requested", shop=shop.id, request_id=request_id)
-        pipe.execute()
-    jobs.submit([job])
+    jobs.state.set(keys.deploy_bundle(job.job_id), request.bundle,
+                   ex=jobs.settings.deploy_bundle_ttl_seconds)
+    jobs.submit([job], audit=audit.script_args(who=requested_by, action="deploy",
+                                               request_id=request_id))
     if first:
         move_to_front(jobs, job.job_id)
     metrics.jobs_enqueued_total.labels(QUEUE).inc()

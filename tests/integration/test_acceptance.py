@@ -4,8 +4,10 @@ pending batch, broker messages and wake-up tokens, with each index written once 
 from __future__ import annotations
 
 import pytest
+import redis
 
 from hookyard import keys
+from hookyard.audit import AuditLog
 from hookyard.jobs import JobStore, NewJob
 
 DEPOTS_PER_ITEM = 8
@@ -79,3 +81,32 @@ def test_a_job_record_with_a_realistic_payload_is_stored_in_the_compact_encoding
     record_key = keys.job(new_job.job_id)
     assert max(len(value) for value in jobs.state.hvals(record_key)) > 64
     assert jobs.state.object("encoding", record_key) in (b"listpack", b"ziplist")
+
+
+def test_an_audited_submission_writes_its_entry_with_the_jobs_and_a_duplicate_writes_none(
+        jobs: JobStore) -> None:
+    log = AuditLog(jobs.state, retention_seconds=3600, max_entries=100)
+    tail = log.script_args(who="ops-bot", action="deploy", request_id="req-1")
+    new_jobs = delivery(2)
+
+    accepted = jobs.submit(new_jobs, dedupe_key=keys.dedupe("test", "audited"), audit=tail)
+    again = jobs.submit(delivery(2), dedupe_key=keys.dedupe("test", "audited"), audit=tail)
+
+    assert again.duplicate and again.job_ids == accepted.job_ids
+    [entry] = log.recent(limit=10)[0]
+    assert (entry.who, entry.action, entry.job_id, entry.outcome, entry.shop,
+            entry.request_id) == ("ops-bot", "deploy", new_jobs[0].job_id, "requested", "acme",
+                                  "req-1")
+    assert jobs.state.zcard(keys.all_jobs()) == 2
+
+
+def test_a_refused_audit_append_writes_no_job(jobs: JobStore) -> None:
+    jobs.state.set(keys.audit_log(), "not a stream")  # every append fails (WRONGTYPE)
+    tail = AuditLog(jobs.state, retention_seconds=3600, max_entries=100).script_args(
+        who="ops-bot", action="deploy")
+
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        jobs.submit(delivery(3), audit=tail)
+
+    assert jobs.state.zcard(keys.all_jobs()) == 0 and not jobs.state.get(keys.acceptance_seq())
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 0

@@ -13,12 +13,15 @@
 -- KEYS[9]  broker queue list         KEYS[10] broker messages hash    KEYS[11] queue wake-up list
 --          (broker DB)
 -- KEYS[12 .. 11 + n]  the job hashes (state DB)
+-- KEYS[12 + n]  (audited only) the audit stream (state DB)
 -- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, job_count,
 --   common_count, common_field_1, common_value_1, ... (record fields every job shares),
 --   then per job: job_id, redis_message_id, message_data,
 --     field_count, field_1, value_1, ... (the job's own record fields besides id and rmid,
 --     which the script writes from job_id and redis_message_id),
---     coalesce_count, coalesce_field_1, ...
+--     coalesce_count, coalesce_field_1, ...,
+--   then, audited only, the audit tail of hookyard/audit.py ``script_args``:
+--     who, action, request_id, max_entries, oldest_kept_id, retention_ms
 -- Returns {1, ids_json, seq} when accepted, {0, original_ids_json, 0} for a duplicate.
 -- (Fields travel as plain pairs rather than one JSON document: no encode/decode per job on
 -- either side.)
@@ -27,6 +30,10 @@
 -- delivery is either fully accepted (marker, records, messages) or not at all. Every accepted
 -- delivery gets the next sequence number: a later delivery of the same entity has a higher one,
 -- which is how sync jobs know that a newer value exists (coalescing).
+--
+-- Audited (a deploy), the delivery's audit entry (outcome 'requested', the first job's id and
+-- the shop) is the script's first write, so the job and its entry exist together or not at all:
+-- a refused append (OOM, a broken stream) stops the script before anything else is written.
 local state_db, broker_db = ARGV[1], ARGV[2]
 local ttl, now, ids_json = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local n = tonumber(ARGV[6])
@@ -48,9 +55,24 @@ local original = redis.call('GET', KEYS[1])
 if original then
   return {0, original, 0}
 end
+local common_count = tonumber(ARGV[7])
+local audit_stream = KEYS[FIRST_JOB_KEY + n]
+if audit_stream then
+  local t = #ARGV - 5
+  local shop = ''
+  for c = 8, 7 + 2 * common_count, 2 do
+    if ARGV[c] == 'shop' then
+      shop = ARGV[c + 1]
+    end
+  end
+  redis.call('XADD', audit_stream, 'MAXLEN', ARGV[t + 3], '*', 'who', ARGV[t],
+    'action', ARGV[t + 1], 'job_id', ARGV[8 + 2 * common_count], 'outcome', 'requested',
+    'error', '', 'shop', shop, 'request_id', ARGV[t + 2])
+  redis.call('XTRIM', audit_stream, 'MINID', ARGV[t + 4])
+  redis.call('PEXPIRE', audit_stream, ARGV[t + 5])
+end
 local seq = redis.call('INCR', KEYS[3])
 
-local common_count = tonumber(ARGV[7])
 local a = 8 + 2 * common_count
 local by_time, pending, accepted_fields, messages, rmids, tokens = {}, {}, {}, {}, {}, {}
 for i = 1, n do
