@@ -98,13 +98,14 @@ class DeployRequest:
     settings: Mapping[str, Any]
     files: Sequence[BundleFile]
     delete_missing: bool = False
-    """Delete the theme's files that the bundle does not have (see ``delete_missing_default``)."""
+    """Delete the theme's files that the bundle does not have (see ``delete_missing_for``)."""
 
 
-def delete_missing_default(theme: Mapping[str, str]) -> bool:
-    """True for a theme the deploy creates (what is not in the bundle came from the source
-    theme), False for an existing theme (its other files are someone's work: ask to delete)."""
-    return "id" not in theme
+def delete_missing_for(theme: Mapping[str, str], requested: bool | None) -> bool:
+    """``requested`` when the request said; else True for a theme the deploy creates (what is
+    not in the bundle came from the source theme) and False for an existing theme (its other
+    files are someone's work: the request must ask)."""
+    return "id" not in theme if requested is None else requested
 
 
 def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, audit: AuditLog,

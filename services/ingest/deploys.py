@@ -38,7 +38,7 @@ from hookyard.theme_bundles import BundleLimits, bundle_format, merge_settings, 
 from hookyard.themes import (
     THEME_NAME_MAX_LENGTH,
     DeployRequest,
-    delete_missing_default,
+    delete_missing_for,
     submit_deploy,
     theme_gid,
 )
@@ -124,7 +124,7 @@ def target_from_json(document: Any) -> DeployTarget:
         problems.add("files", "required: an object mapping theme paths to contents")
     problems.raise_if_any()
     return DeployTarget(shop=str(shop), theme=theme, settings=settings,
-                        delete_missing=_delete_missing(delete_missing, theme))
+                        delete_missing=delete_missing_for(theme, delete_missing))
 
 
 def target_from_query(req: falcon.Request) -> DeployTarget:
@@ -148,11 +148,8 @@ def target_from_query(req: falcon.Request) -> DeployTarget:
         problems.add("delete_missing", "must be true or false")
     problems.raise_if_any()
     return DeployTarget(shop=str(shop), theme=theme, settings=settings,
-                        delete_missing=_delete_missing(delete_missing, theme))
+                        delete_missing=delete_missing_for(theme, delete_missing))
 
-
-def _delete_missing(given: bool | None, theme: dict[str, str]) -> bool:
-    return delete_missing_default(theme) if given is None else given
 
 
 class DeploysResource:
