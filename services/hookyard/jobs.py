@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ import orjson
 import redis
 
 from hookyard import keys, scripts
+from hookyard.ids import new_uuid4
 from hookyard.messages import EncodedMessage, encode_job_message
 from hookyard.settings import QUEUES, Settings
 
@@ -72,7 +72,7 @@ class NewJob:
     """Sync kind (``inventory``, ``customer``) whose pending jobs of a shop are written together."""
     coalesce_fields: tuple[str, ...] = ()
     """Fields of the shop's entity hash this job sets (newest accepted value wins)."""
-    job_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    job_id: str = field(default_factory=new_uuid4)
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class JobStore:
         shop = first.shop or "-"
         kind = first.batch_kind or "-"
         script_keys: list[str] = [
-            dedupe_key or keys.dedupe("none", uuid.uuid4().hex),
+            dedupe_key or keys.dedupe("none", new_uuid4()),
             keys.all_jobs(),
             keys.acceptance_seq(),
             keys.jobs_by_queue(first.queue),

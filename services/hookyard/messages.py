@@ -9,10 +9,11 @@ fences on.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 
 import orjson
+
+from hookyard.ids import new_uuid4
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class EncodedMessage:
 
 
 def new_redis_message_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid4()
 
 
 def encode_job_message(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 import falcon
 
 from hookyard import metrics
+from hookyard.ids import new_uuid4
 
 log = logging.getLogger("hookyard.access")
 
@@ -22,7 +22,7 @@ class RequestObservation:
         req.context.started = time.perf_counter()
         incoming = req.get_header("X-Request-Id") or ""
         req.context.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() \
-            else uuid.uuid4().hex
+            else new_uuid4().replace("-", "")
 
     def process_response(self, req: falcon.Request, resp: falcon.Response, resource: object,
                          req_succeeded: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from hookyard.errors import InvalidJson, ValidationFailed
 from hookyard.jobs import decode_cursor, encode_cursor
 from hookyard.nhanh import parse_webhook
-from hookyard.strict_json import parse_json_body
+from hookyard.strict_json import has_long_digit_run, parse_json_body
 
 
 def test_nesting_at_the_limit_is_accepted_and_deeper_is_not():
@@ -47,6 +48,13 @@ def test_integers_parse_the_same_on_the_fast_and_the_exact_path():
 
     assert fast["n"] == exact["n"] == 999_999_999_999_999_999
     assert isinstance(fast["n"], int) and isinstance(exact["n"], int)
+
+
+@given(st.binary(max_size=120) | st.text(alphabet="0123456789a\u0663 ", max_size=120).map(
+    lambda text: text.encode()))
+def test_a_long_digit_run_is_found_exactly_where_the_regular_expression_finds_one(body):
+    # \u0663 (ARABIC-INDIC DIGIT THREE) is a Unicode digit, never an ASCII one.
+    assert has_long_digit_run(body) == bool(re.search(rb"[0-9]{19}", body))
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers(-2**63 + 1, 2**63 - 1)
