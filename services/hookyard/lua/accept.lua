@@ -35,7 +35,9 @@
 -- the shop) is the script's first write, so the job and its entry exist together or not at all:
 -- a refused append (OOM, a broken stream) stops the script before anything else is written.
 local state_db, broker_db = ARGV[1], ARGV[2]
-local ttl, now, ids_json = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+-- now and seq go into commands as strings: Lua would format a number anew (printf) each time
+-- it is passed, some 60 times per 10-job delivery.
+local ttl, now, ids_json = tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local n = tonumber(ARGV[6])
 local FIRST_JOB_KEY = 12
 local WAKEUP_TOKENS = 64
@@ -72,13 +74,14 @@ if audit_stream then
   redis.call('PEXPIRE', audit_stream, ARGV[t + 5])
 end
 local seq = redis.call('INCR', KEYS[3])
+local seq_text = tostring(seq)
 
 local a = 8 + 2 * common_count
 local by_time, pending, accepted_fields, messages, rmids, tokens = {}, {}, {}, {}, {}, {}
 for i = 1, n do
   local job_id, rmid, data = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local field_count = tonumber(ARGV[a + 3])
-  local record = {'seq', seq, 'id', job_id, 'rmid', rmid}
+  local record = {'seq', seq_text, 'id', job_id, 'rmid', rmid}
   for c = 8, 7 + 2 * common_count do
     record[#record + 1] = ARGV[c]
   end
@@ -92,10 +95,10 @@ for i = 1, n do
   local coalesce_count = tonumber(ARGV[last + 1])
   for c = last + 2, last + 1 + coalesce_count do
     accepted_fields[#accepted_fields + 1] = 'accepted:' .. ARGV[c]
-    accepted_fields[#accepted_fields + 1] = seq
+    accepted_fields[#accepted_fields + 1] = seq_text
   end
   if coalesce_count > 0 then
-    pending[#pending + 1] = seq
+    pending[#pending + 1] = seq_text
     pending[#pending + 1] = job_id
   end
   messages[#messages + 1] = rmid
