@@ -339,16 +339,13 @@ def url_with_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-def state_client(settings: Settings, *, socket_timeout: float | None = None,
-                 single_connection: bool = False) -> redis.Redis:
-    """A client on the state DB (``HOOKYARD_STATE_REDIS_DB``) of the same Redis;
-    ``single_connection``: one connection held for the client's life (for one thread's use)."""
+def state_client(settings: Settings, *, socket_timeout: float | None = None) -> redis.Redis:
+    """A client on the state DB (``HOOKYARD_STATE_REDIS_DB``) of the same Redis."""
     return redis.Redis.from_url(
         url_with_db(settings.redis_url, settings.state_redis_db),
         socket_timeout=socket_timeout,
         socket_connect_timeout=socket_timeout or 5,
         health_check_interval=30,
-        single_connection_client=single_connection,
     )
 
 

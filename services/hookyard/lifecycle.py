@@ -20,7 +20,6 @@ import threading
 import time
 from typing import Any
 
-import redis
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.common import compute_backoff
 from dramatiq.middleware import Middleware, SkipMessage
@@ -77,8 +76,6 @@ class JobLifecycle(Middleware):
         self._jobs = jobs
         self._lock = threading.Lock()
         self._running = threading.local()
-        self._thread_jobs = threading.local()
-        self._broker_client: redis.Redis | None = None
 
     @property
     def actor_options(self) -> set[str]:
@@ -87,24 +84,19 @@ class JobLifecycle(Middleware):
 
     @property
     def jobs(self) -> JobStore:
-        """The job store of the calling worker thread.
+        """The job store every worker thread shares, made when first used (not at import).
 
-        Each worker thread gets its own store on its own state-DB connection: start and finish
-        are the only Redis calls a job makes from its thread, and a shared pool would make each
-        of them check a connection out (with a readiness poll) and back in."""
-        if self._jobs is not None:
-            return self._jobs
-        store: JobStore | None = getattr(self._thread_jobs, "store", None)
-        if store is None:
+        Start and finish, the only Redis calls a job makes from its thread, are scripts: each
+        runs on a connection the thread takes for that one call (``hookyard/scripts.py``), so
+        threads never wait for each other's round trips."""
+        if self._jobs is None:
             from hookyard.broker import broker_client, state_client
 
             with self._lock:
-                if self._broker_client is None:
-                    self._broker_client = broker_client(self.settings)
-            store = JobStore(self.settings, broker=self._broker_client,
-                             state=state_client(self.settings, single_connection=True))
-            self._thread_jobs.store = store
-        return store
+                if self._jobs is None:
+                    self._jobs = JobStore(self.settings, broker=broker_client(self.settings),
+                                          state=state_client(self.settings))
+        return self._jobs
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         queue = message.queue_name
