@@ -77,13 +77,24 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # --- processes ---------------------------------------------------------------------------------
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of one live process (0 when it is gone)."""
+def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU of one live process (0 when it is gone), with ``reaped_children`` plus
+    that of its children that ended and were waited for."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
+
+
+def redis_cpu_seconds(pid: int) -> float:
+    """Redis's CPU including its AOF-rewrite children, running or ended: they are Redis's work
+    (and would otherwise count as "other processes")."""
+    return process_cpu_seconds(pid, reaped_children=True) + sum(
+        process_cpu_seconds(child) for child in child_pids(pid))
 
 
 def machine_busy_seconds() -> float:
@@ -371,14 +382,14 @@ class Bench:
         redis_pid = self.redis_server.process.pid  # type: ignore[union-attr]
         self.client.config_resetstat()  # also zeroes total_forks
         forks = int(self.client.info("stats")["total_forks"])
-        by_pid, cpu_redis = server.cpu_by_pid(), process_cpu_seconds(redis_pid)
+        by_pid, cpu_redis = server.cpu_by_pid(), redis_cpu_seconds(redis_pid)
         cpu_machine = machine_busy_seconds()
         result = self.load(server.port, mode, self.args.duration, connections, rate)
         after = server.cpu_by_pid()
         workers = sorted((after[pid] - by_pid[pid] for pid in by_pid
                           if pid in after and pid != server.process.pid), reverse=True)
         cpu_server = sum(after.values()) - sum(by_pid.get(pid, 0.0) for pid in after)
-        cpu_redis = process_cpu_seconds(redis_pid) - cpu_redis
+        cpu_redis = redis_cpu_seconds(redis_pid) - cpu_redis
         cpu_machine = machine_busy_seconds() - cpu_machine
         phase = Phase(name, mode, result, cpu_server, cpu_redis, cpu_machine,
                       [round(w, 2) for w in workers], command_stats(self.client))
