@@ -4,7 +4,7 @@ with ``EVALSHA`` on connections kept apart for scripts.
 Why not redis-py's ``Script``: every script call went through redis-py's generic command path
 (argument re-packing, pool checkout with a readiness probe that costs system calls, and, since
 redis-py 6, observability counters on every checkout and release). For the acceptance script,
-which carries about 150 arguments per webhook, that path was 14 % of the ingest app's CPU per
+which carries about 150 arguments per webhook, that path was 16 % of the ingest app's CPU per
 webhook (instructions counted by callgrind, docs/performance.md). Here a script call is: take a
 connection, pack the command once, send it, read the one reply, give the connection back.
 
@@ -74,11 +74,6 @@ class ScriptConnections:
 
     def give_back(self, connection: redis.Connection) -> None:
         self._idle.append(connection)
-
-    def close(self) -> None:
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.disconnect()
 
 
 _connections_by_client: weakref.WeakKeyDictionary[redis.Redis, ScriptConnections] = (
