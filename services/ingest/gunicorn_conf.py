@@ -23,6 +23,7 @@ from typing import Any
 
 from hookyard.logs import configure_logging
 from hookyard.settings import Settings
+from ingest.gunicorn_logging import JsonGunicornLogger
 
 _settings = Settings.from_env()
 
@@ -35,6 +36,8 @@ graceful_timeout = 20
 keepalive = 5
 reuse_port = True
 accesslog = None  # ingest logs one JSON line per request itself
+logger_class = JsonGunicornLogger
+loglevel = _settings.log_level.lower()
 limit_request_line = 8190
 limit_request_fields = 100
 
