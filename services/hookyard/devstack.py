@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from typing import Any
 import requests
 
 from hookyard.processes import stop_process
-from hookyard.redis_server import RedisServer, free_port
+from hookyard.redis_server import RedisServer, RedisStartError, free_port, last_log_line
 
 DEMO_NHANH_TOKEN = "dev-nhanh-token"  # noqa: S105 - a local demo value, printed on start
 DEMO_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105
@@ -58,6 +59,18 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+class StartFailure(Exception):
+    """A part of the stack did not come up: which part, why, and the log that says more."""
+
+    def __init__(self, part: str, reason: str, log_path: Path | None) -> None:
+        super().__init__(part, reason, log_path)
+        self.part, self.reason, self.log_path = part, reason, log_path
+
+    def line(self) -> str:
+        where = f"; read {self.log_path}" if self.log_path else ""
+        return f"hookyard stack: {self.part} did not start: {self.reason}{where}"
+
+
 class Child:
     def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
         self.name, self.command, self.env = name, command, env
@@ -66,44 +79,76 @@ class Child:
         self.restarts = 0
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
+                                            stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         if self.process:
             stop_process(self.process, timeout=40)
 
+    def exit_reason(self) -> str | None:
+        """Why the process ended (its code and its log's last line), or None while it runs."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return (f"exited with code {self.process.returncode}: "
+                f"{last_log_line(self.log_path)[:300]}")
+
 
 def wait_http(url: str, child: Child, timeout: float = 30) -> None:
+    """Wait until ``url`` answers 200; ``StartFailure`` if ``child`` exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if child.process and child.process.poll() is not None:
-            raise RuntimeError(f"{child.name} exited; see {child.log_path}:\n"
-                               + child.log_path.read_text(errors="replace")[-3000:])
+        reason = child.exit_reason()
+        if reason is not None:
+            raise StartFailure(child.name, reason, child.log_path)
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"{child.name} not ready at {url} within {timeout}s; see {child.log_path}")
+    raise StartFailure(child.name, f"{url} did not answer 200 within {timeout:g} s",
+                       child.log_path)
+
+
+def start_redis(workdir: Path) -> RedisServer:
+    """A fresh private Redis: the demo Shopify shop starts anew each time, so its jobs do too
+    (and the README's first webhook is not a duplicate of the last run's)."""
+    directory = workdir / "redis"
+    shutil.rmtree(directory, ignore_errors=True)
+    server = RedisServer(directory=directory, own_session=True)
+    try:
+        server.start()
+    except RedisStartError as exc:
+        server.stop()
+        raise StartFailure("redis", exc.reason, exc.log_path) from None
+    except FileNotFoundError as exc:
+        raise StartFailure("redis", str(exc), None) from None
+    return server
+
+
+def interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM while the stack starts: stop what already runs, as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def run(check: bool, workdir: Path) -> int:
-    workdir.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, interrupt)
+    workdir = workdir.resolve()
     logs = workdir / "logs"
-    logs.mkdir(exist_ok=True)
+    logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     redis_server: RedisServer | None = None
     children: list[Child] = []
-    if not env.get("HOOKYARD_REDIS_URL"):
-        redis_server = RedisServer(directory=workdir / "redis")
-        redis_server.start()
-        env["HOOKYARD_REDIS_URL"] = redis_server.url(0)
     env.setdefault("HOOKYARD_NHANH_TOKENS", DEMO_NHANH_TOKEN)
     env.setdefault("HOOKYARD_API_TOKENS", f"dev:admin:{DEMO_ADMIN_TOKEN}")
+    # Workers' /metrics and /healthz stay on this machine, as ingest does below.
+    env.setdefault("HOOKYARD_METRICS_HOST", "127.0.0.1")
     try:
+        if not env.get("HOOKYARD_REDIS_URL"):
+            redis_server = start_redis(workdir)
+            env["HOOKYARD_REDIS_URL"] = redis_server.url(0)
         if not env.get("HOOKYARD_SHOPS"):
             seed = workdir / "sandbox-shops.json"
             seed.write_text(json.dumps(demo_sandbox_seed(), ensure_ascii=False), "utf-8")
@@ -124,13 +169,17 @@ def run(check: bool, workdir: Path) -> int:
                        env, logs)
         ingest.start()
         children.append(ingest)
+        workers: list[tuple[Child, str]] = []
         for module in WORKERS:
             port = free_port()
             worker = Child(module.split(".")[-1], [sys.executable, "-m", module],
                            {**env, "HOOKYARD_METRICS_PORT": str(port)}, logs)
             worker.start()
             children.append(worker)
+            workers.append((worker, f"http://127.0.0.1:{port}/healthz"))
         wait_http(f"{ingest_url}/readyz", ingest)
+        for worker, health_url in workers:
+            wait_http(health_url, worker)
         print_banner(ingest_url, env, logs)
         if check:
             return smoke_check(ingest_url, env)
@@ -211,7 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=".devstack", type=Path,
                         help="where Redis data and logs go (default .devstack)")
     args = parser.parse_args(argv)
-    return run(args.check, args.workdir)
+    try:
+        return run(args.check, args.workdir)
+    except StartFailure as failure:
+        print(failure.line(), file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("stopped before the stack was up", file=sys.stderr, flush=True)
+        return 130
 
 
 if __name__ == "__main__":

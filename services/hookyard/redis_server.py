@@ -30,6 +30,24 @@ COMPACT_HASH_VALUE_BYTES = 1024
 COMPACT_HASH_SETTING = "hash-max-ziplist-value"
 
 
+class RedisStartError(RuntimeError):
+    """redis-server did not come up; ``log_path`` holds its own account of why."""
+
+    def __init__(self, reason: str, log_path: Path) -> None:
+        super().__init__(f"{reason} (log: {log_path})")
+        self.reason, self.log_path = reason, log_path
+
+
+def last_log_line(path: Path) -> str:
+    """The last non-empty line of a log file, or a note that there is none."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return f"no log at {path}"
+    meaningful = [line.strip() for line in lines if line.strip().strip("*").strip()]
+    return meaningful[-1] if meaningful else "the log is empty"
+
+
 def find_redis_server() -> str:
     """Path of a redis-server binary; raises with what to install when there is none.
 
@@ -72,7 +90,20 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     maxmemory: str = "0"
     appendfsync: str = "everysec"
+    own_session: bool = False
+    """Start the server in a session of its own, so that a Ctrl-C meant for the caller's
+    process group does not stop Redis before the processes that still write to it."""
     process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        # redis-server changes into ``--dir`` before it opens its files, so a relative path
+        # would be resolved twice; every path handed to it is absolute.
+        self.directory = self.directory.resolve()
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server writes its log, including a start-up failure's reason."""
+        return self.directory / "redis.log"
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -90,12 +121,17 @@ class RedisServer:
             "--maxmemory-policy", "noeviction",
             f"--{COMPACT_HASH_SETTING}", str(COMPACT_HASH_VALUE_BYTES),
             "--databases", "16",
-            "--logfile", str(self.directory / "redis.log"),
+            # Logs go to stdout, which ``start`` sends to ``log_path``: a configuration error
+            # redis-server reports before it could open a --logfile lands there too.
+            "--logfile", "",
         ]
 
     def start(self, timeout: float = 10.0) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(self.command(), stdout=log,
+                                            stderr=subprocess.STDOUT,
+                                            start_new_session=self.own_session)
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
@@ -104,8 +140,9 @@ class RedisServer:
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                log = (self.directory / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}: {log}")
+                raise RedisStartError(
+                    f"redis-server exited with {self.process.returncode}: "
+                    f"{last_log_line(self.log_path)}", self.log_path)
             try:
                 if client.ping():
                     return
@@ -114,8 +151,9 @@ class RedisServer:
             except redis.exceptions.ConnectionError as exc:
                 last_error = exc
             time.sleep(0.02)
-        raise TimeoutError(
-            f"redis-server on port {self.port} not ready in {timeout}s: {last_error}")
+        raise RedisStartError(
+            f"redis-server on port {self.port} not ready in {timeout}s: {last_error}",
+            self.log_path)
 
     def kill(self) -> None:
         """SIGKILL: what survives is what the AOF had written (fsync'd at most 1 s ago)."""

@@ -9,6 +9,7 @@ process refuses to start. Secrets (tokens) never appear in ``repr`` or error mes
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -122,6 +123,14 @@ def _bind_address(raw: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError("must be host:port")
     return raw
+
+
+def _listen_host(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        raise ValueError("must be an IP address to listen on, such as 0.0.0.0 or "
+                         "127.0.0.1") from None
 
 
 def _token_list(raw: str) -> tuple[str, ...]:
@@ -429,6 +438,9 @@ SPECS: tuple[SettingSpec, ...] = (
           "Gunicorn worker timeout; a request stuck this long is aborted.", _positive_int),
     _spec("METRICS_PORT", "9191", "9191", "Port of a worker's /metrics endpoint (0 disables).",
           _non_negative_int),
+    _spec("METRICS_HOST", "0.0.0.0", "127.0.0.1",
+          "Address a worker's /metrics and /healthz listen on: every interface in a pod, "
+          "loopback on a shared machine (the local stack).", _listen_host),
     _spec("LOG_LEVEL", "INFO", "INFO", "DEBUG, INFO, WARNING or ERROR.", _log_level),
 )
 
@@ -491,6 +503,7 @@ class Settings:
     ingest_threads: int
     ingest_timeout_seconds: int
     metrics_port: int
+    metrics_host: str
     log_level: str
 
     @classmethod

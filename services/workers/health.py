@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from hookyard.metrics import render_metrics
 
 
-def serve_health(port: int, *, healthy: Callable[[], bool],
+def serve_health(host: str, port: int, *, healthy: Callable[[], bool],
                  collectors: list[Collector]) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -36,7 +36,7 @@ def serve_health(port: int, *, healthy: Callable[[], bool],
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="hookyard-health", daemon=True).start()
     return server

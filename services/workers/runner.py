@@ -86,7 +86,8 @@ def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) 
     if settings.metrics_port:
         from workers.health import serve_health
 
-        serve_health(settings.metrics_port, healthy=lambda: presence.healthy,
+        serve_health(settings.metrics_host, settings.metrics_port,
+                     healthy=lambda: presence.healthy,
                      collectors=[QueueStatsCollector(lambda: rt.jobs.queue_stats([queue]))])
     # What `dramatiq` the CLI does after importing the actors: starts the TimeLimit and
     # ShutdownNotifications timer threads. Without it no time limit is ever enforced.
