@@ -146,14 +146,30 @@ def _stages(text: str) -> list[list[str]]:
     return stages
 
 
-def test_dockerfile_builds_a_wheel_in_a_builder_stage_on_python_311_slim() -> None:
+def test_dockerfile_installs_the_locked_versions_in_a_builder_stage_on_python_311_slim() -> None:
     text = DOCKERFILE.read_text()
-    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11[.0-9]*-slim", text, re.M)
     stages = _stages(text)
     assert len(stages) >= 2
     builder = " ".join(stages[0])
     assert "AS builder" in stages[0][0]
-    assert "pip wheel" in builder
+    assert "COPY pyproject.toml uv.lock" in builder
+    assert re.search(r"uv sync --frozen --no-editable", builder)
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^UV_VERSION := (\S+)", makefile, re.M).group(1) == \
+        re.search(r"^ARG UV_VERSION=(\S+)", text, re.M).group(1), "one uv version everywhere"
+
+
+def test_the_production_image_leaves_the_sandbox_extra_out_and_compose_adds_it() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r'^ARG EXTRAS=""$', text, re.M)
+    compose = yaml.safe_load(COMPOSE.read_text())
+    build = compose["services"]["sandbox"]["build"]
+    assert build["args"]["EXTRAS"] == "sandbox"
+    pyproject = (REPO / "pyproject.toml").read_text()
+    dependencies = pyproject.split("dependencies = [", 1)[1].split("]", 1)[0]
+    assert "graphql-core" not in dependencies
+    assert re.search(r'^sandbox = \["graphql-core', pyproject, re.M)
 
 
 def test_dockerfile_final_stage_is_non_root_without_build_tools() -> None:
