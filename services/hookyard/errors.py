@@ -77,6 +77,19 @@ class BadRequest(HookyardError):
     code, status = "bad_request", 400
 
 
+class InvalidBody(HookyardError):
+    """The body could not be read whole: malformed chunked encoding, or the connection ended
+    before ``Content-Length`` bytes arrived."""
+
+    code, status = "invalid_body", 400
+
+
+class RequestTimeout(HookyardError):
+    """The request (line, headers or body) did not arrive within ingest's read deadline."""
+
+    code, status = "request_timeout", 408
+
+
 class InvalidBundle(HookyardError):
     """A theme bundle that cannot be read: not a zip/tar.gz, corrupt, links, bad files JSON."""
 

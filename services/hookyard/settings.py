@@ -436,6 +436,13 @@ SPECS: tuple[SettingSpec, ...] = (
           _positive_int),
     _spec("INGEST_TIMEOUT_SECONDS", "30", "30",
           "Gunicorn worker timeout; a request stuck this long is aborted.", _positive_int),
+    _spec("INGEST_READ_TIMEOUT_SECONDS", "30", "30",
+          "Longest a request's line, headers and body may take to arrive in full; slower "
+          "answers 408 and the connection closes (slow and stalled clients, see "
+          "docs/security.md).", _positive_float),
+    _spec("INGEST_READ_IDLE_SECONDS", "10", "10",
+          "Longest pause between two reads of one request before it is answered 408.",
+          _positive_float),
     _spec("METRICS_PORT", "9191", "9191", "Port of a worker's /metrics endpoint (0 disables).",
           _non_negative_int),
     _spec("METRICS_HOST", "0.0.0.0", "127.0.0.1",
@@ -502,6 +509,8 @@ class Settings:
     ingest_workers: int
     ingest_threads: int
     ingest_timeout_seconds: int
+    ingest_read_timeout_seconds: float
+    ingest_read_idle_seconds: float
     metrics_port: int
     metrics_host: str
     log_level: str

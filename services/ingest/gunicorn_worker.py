@@ -1,0 +1,126 @@
+"""Ingest's gunicorn worker: gthread with a read deadline per request and JSON error answers.
+
+**Read deadline.** gthread reads a request's line, headers and body on a blocking socket with
+no timeout, so a client that sends part of a request and stops (or trickles it) holds a worker
+thread for as long as it likes: two such connections starved a 1-worker x 2-thread ingest. Each
+request must now arrive in full within ``HOOKYARD_INGEST_READ_TIMEOUT_SECONDS``, with no pause
+longer than ``HOOKYARD_INGEST_READ_IDLE_SECONDS`` between two reads; otherwise it is answered
+408 ``request_timeout`` and the connection is closed. A connection that has sent nothing yet
+holds no thread (gthread hands it back to its poller). The decision, the alternatives and the
+measurement are in docs/security.md ("Slow and stalled clients").
+
+**JSON errors.** gunicorn answers requests it cannot parse (400, 414, 431, ...) itself, with an
+HTML page. This worker answers them in Hookyard's error shape instead, by giving gunicorn's
+error writer a JSON one when the worker process starts.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import orjson
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
+
+from hookyard.settings import Settings
+
+# gunicorn's status -> Hookyard's stable error code.
+ERROR_CODES = {400: "bad_request", 403: "forbidden", 408: "request_timeout",
+               414: "uri_too_long", 417: "expectation_failed", 431: "headers_too_large",
+               500: "internal_error", 501: "not_implemented"}
+ADVICE = {414: "Shorten the URL (at most 8190 bytes in the request line).",
+          431: "Send fewer or shorter headers.",
+          408: "Send the whole request again without pausing.",
+          500: "Try again; if it persists, tell the operators with the time of the request."}
+MESSAGE_LIMIT = 200  # what an error echoes of the request, at most
+
+
+class ReadDeadlineExceeded(Exception):
+    """The request did not arrive within its read deadline (not an ``OSError``, so that
+    gthread's handler answers it instead of only logging a socket error)."""
+
+
+class DeadlineSocket:
+    """A client socket whose reads share one deadline per request.
+
+    Every ``recv`` waits at most for what is left of the request's deadline and at most
+    ``idle`` seconds; past either it raises ``ReadDeadlineExceeded``. Sends wait at most the
+    whole read timeout. Everything else is the socket's own."""
+
+    def __init__(self, sock: socket.socket, *, total: float, idle: float) -> None:
+        self._sock, self._total, self._idle = sock, total, idle
+        self._deadline = time.monotonic() + total
+
+    def start_request(self) -> None:
+        self._deadline = time.monotonic() + self._total
+
+    def _arm(self) -> None:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise ReadDeadlineExceeded
+        self._sock.settimeout(min(remaining, self._idle))
+
+    def recv(self, size: int, *flags: int) -> bytes:
+        self._arm()
+        try:
+            return self._sock.recv(size, *flags)
+        except TimeoutError:
+            raise ReadDeadlineExceeded from None
+
+    def recv_into(self, buffer: Any, *args: int) -> int:
+        self._arm()
+        try:
+            return self._sock.recv_into(buffer, *args)
+        except TimeoutError:
+            raise ReadDeadlineExceeded from None
+
+    def sendall(self, data: bytes, *flags: int) -> None:
+        if self._sock.gettimeout() != 0.0:  # gunicorn's non-blocking error writes stay so
+            self._sock.settimeout(self._total)
+        self._sock.sendall(data, *flags)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error`` with Hookyard's error shape instead of an HTML page."""
+    detail = mesg if len(mesg) <= MESSAGE_LIMIT else mesg[:MESSAGE_LIMIT] + "..."
+    message = f"{reason}: {detail}." if detail else f"{reason}."
+    advice = ADVICE.get(status_int, "Fix the request and send it again.")
+    body = orjson.dumps({"error": ERROR_CODES.get(status_int, "bad_request"),
+                         "message": f"{message} {advice}"})
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class IngestWorker(ThreadWorker):
+    """gthread with ``DeadlineSocket`` connections and JSON error answers."""
+
+    def init_process(self) -> None:
+        settings = Settings.from_env()
+        self.read_timeout = settings.ingest_read_timeout_seconds
+        self.read_idle = settings.ingest_read_idle_seconds
+        util.write_error = write_json_error  # this worker process's gunicorn answers in JSON
+        super().init_process()
+
+    def handle(self, conn: Any) -> Any:
+        if not isinstance(conn.sock, DeadlineSocket):
+            conn.sock = DeadlineSocket(conn.sock, total=self.read_timeout, idle=self.read_idle)
+        conn.sock.start_request()
+        return super().handle(conn)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        if isinstance(exc, ReadDeadlineExceeded):
+            self.log.info("request from %s did not arrive within %s s; answered 408",
+                          (addr or ("",))[0], self.read_timeout)
+            try:
+                write_json_error(client, 408, "Request Timeout",
+                                 "the request did not arrive in time")
+            except OSError:
+                pass
+            return
+        super().handle_error(req, client, addr, exc)
