@@ -29,7 +29,10 @@ from hookyard.settings import Settings
 # gunicorn's status -> Hookyard's stable error code.
 ERROR_CODES = {400: "bad_request", 403: "forbidden", 408: "request_timeout",
                414: "uri_too_long", 417: "expectation_failed", 431: "headers_too_large",
-               500: "internal_error", 501: "not_implemented"}
+               500: "internal_error"}
+# gunicorn answers a Transfer-Encoding it does not implement with 501. That is the sender's
+# bad input, and a 5xx would page on-call for it: Hookyard answers 400 with its own code.
+SENDER_FAULTS = {501: (400, "Bad Request", "unsupported_transfer_coding")}
 ADVICE = {414: "Shorten the URL (at most 8190 bytes in the request line).",
           431: "Send fewer or shorter headers.",
           408: "Send the whole request again without pausing.",
@@ -87,11 +90,13 @@ class DeadlineSocket:
 
 def write_json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn's ``util.write_error`` with Hookyard's error shape instead of an HTML page."""
+    code = ERROR_CODES.get(status_int, "bad_request")
+    if status_int in SENDER_FAULTS:
+        status_int, reason, code = SENDER_FAULTS[status_int]
     detail = mesg if len(mesg) <= MESSAGE_LIMIT else mesg[:MESSAGE_LIMIT] + "..."
     message = f"{reason}: {detail}." if detail else f"{reason}."
     advice = ADVICE.get(status_int, "Fix the request and send it again.")
-    body = orjson.dumps({"error": ERROR_CODES.get(status_int, "bad_request"),
-                         "message": f"{message} {advice}"})
+    body = orjson.dumps({"error": code, "message": f"{message} {advice}"})
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
     util.write_nonblock(sock, head.encode("latin-1") + body)

@@ -159,6 +159,9 @@ def test_stalled_clients_do_not_starve_a_small_ingest(ingest):
                  + b"\r\n", 431, "headers_too_large", id="too many headers"),
     pytest.param(b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400, "bad_request",
                  id="bad HTTP version"),
+    pytest.param(b"POST /webhooks/nhanh HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                 b"Transfer-Encoding: \r\n\r\n{}", 400, "unsupported_transfer_coding",
+                 id="a transfer coding gunicorn does not implement (its 501)"),
     pytest.param(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "bad_request",
                  id="TLS sent to plain HTTP"),
 ])
