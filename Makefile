@@ -30,7 +30,7 @@ lock: | $(UV)
 
 ## Run the whole stack locally (Redis, sandbox, ingest, three workers); Ctrl-C stops it.
 stack: $(STAMP)
-	$(BIN)/python -m hookyard.devstack
+	$(BIN)/python -m devstack
 
 ## Lint, type-check and run every test (unit, integration, e2e, deploy).
 test: $(STAMP)

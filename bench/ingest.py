@@ -3,7 +3,7 @@
     python bench/ingest.py [--rate 500] [--duration 20] [--repeats 3] [--items 10]
 
 In one run, on a private redis-server (AOF everysec, noeviction, the settings of
-``hookyard.redis_server``) started in a temp dir:
+``devstack.redis_server``) started in a temp dir:
 
 1. Hookyard ingest under gunicorn exactly as deployed (``-c python:ingest.gunicorn_conf``):
    saturation throughput (closed loop: every connection sends again as soon as it is answered)
@@ -51,9 +51,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO / "tests"))  # nhanh_payloads: the bodies tests use
 
+from devstack.commands import INGEST_APP, INGEST_CONFIG  # noqa: E402
+from devstack.launcher import Process  # noqa: E402
+from devstack.redis_server import RedisServer, free_port  # noqa: E402
 from hookyard import keys  # noqa: E402
-from hookyard.processes import stop_process  # noqa: E402
-from hookyard.redis_server import RedisServer, free_port  # noqa: E402
 from load_generator import (  # noqa: E402
     COUNTER_SENTINEL,
     BodyTemplate,
@@ -123,9 +124,13 @@ class Server:
     """One gunicorn master (and its workers) started by the benchmark."""
 
     name: str
-    process: subprocess.Popen[bytes]
+    launched: Process
     port: int
-    log: Path
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self.launched.process is not None
+        return self.launched.process
 
     def pids(self) -> list[int]:
         return [self.process.pid, *child_pids(self.process.pid)]
@@ -134,47 +139,31 @@ class Server:
         return {pid: process_cpu_seconds(pid) for pid in self.pids()}
 
     def log_tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]
+        return self.launched.tail(chars)
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        """Poll ``GET /healthz``; raise with the server's log when it does not come up."""
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                   f"{self.log_tail()}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/healthz")
-                status = conn.getresponse().status
-                conn.close()
-                if status == 200 and len(self.pids()) > 1:
-                    return
-                last = f"HTTP {status}"
-            except OSError as exc:
-                last = repr(exc)
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.name} not ready on port {self.port} in {timeout}s ({last}):\n"
-                           f"{self.log_tail()}")
-
-    def stop(self) -> None:
-        stop_process(self.process, timeout=30)
+    def answers_healthz(self) -> bool:
+        """``GET /healthz`` is 200 and the master has forked its workers."""
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            conn.request("GET", "/healthz")
+            status = conn.getresponse().status
+            conn.close()
+        except OSError:
+            return False
+        return status == 200 and len(self.pids()) > 1
 
 
 @contextmanager
 def gunicorn(name: str, args: list[str], env: dict[str, str], port: int,
              workdir: Path) -> Iterator[Server]:
-    log = workdir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", *args], env=env,
-                                   cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(name, process, port, log)
+    launched = Process(name, [sys.executable, "-m", "gunicorn", *args], log_dir=workdir,
+                       env=env, cwd=REPO).start()
+    server = Server(name, launched, port)
     try:
-        server.wait_ready()
+        launched.wait_ready(server.answers_healthz, 30, f"answering /healthz on {port}")
         yield server
     finally:
-        server.stop()
+        launched.stop(timeout=30)
 
 
 # --- Redis ------------------------------------------------------------------------------------
@@ -494,7 +483,7 @@ def hookyard_target(args: argparse.Namespace, redis_url: str, base_env: dict[str
                 "broker_messages": int(broker_db.hlen(keys.broker_messages(INGEST_QUEUE))),
                 "job_records": int(state_db.zcard(keys.all_jobs()))}
 
-    return Target("hookyard", ["-c", "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
+    return Target("hookyard", ["-c", INGEST_CONFIG, INGEST_APP],
                   env, count_jobs)
 
 

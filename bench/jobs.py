@@ -71,10 +71,10 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from devstack.launcher import Process, StartFailure
+from devstack.redis_server import RedisServer, free_port
 from hookyard import keys
 from hookyard.jobs import JobStore, NewJob
-from hookyard.processes import wait_or_kill
-from hookyard.redis_server import RedisServer, free_port
 from hookyard.settings import Settings
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -163,56 +163,51 @@ class Workers:
         self.bench = bench
         self.system = system
         self.count = count
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.logs: list[Path] = []
+        self.processes: list[Process] = []
 
     def start(self) -> Workers:
         control = self.bench.control
         control.delete(f"bench:ready:{self.system}", f"bench:go:{self.system}")
         for index in range(self.count):
-            log = self.bench.workdir / f"{self.system}-{index}-{time.monotonic_ns()}.log"
-            self.logs.append(log)
-            with log.open("wb") as out:
-                self.processes.append(subprocess.Popen(
-                    self.bench.worker_command(self.system), env=self.bench.worker_env(self.system),
-                    cwd=REPO, stdout=out, stderr=subprocess.STDOUT))
+            self.processes.append(Process(
+                f"{self.system}-{index}-{time.monotonic_ns()}",
+                self.bench.worker_command(self.system), log_dir=self.bench.workdir,
+                env=self.bench.worker_env(self.system), cwd=REPO).start())
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+        """Each worker says it is ready on a control list; one exiting first fails the wait."""
         ready = 0
-        while ready < self.count:
-            for process, log in zip(self.processes, self.logs, strict=True):
-                if process.poll() is not None:
-                    raise RuntimeError(f"{self.system} worker exited with {process.returncode}:\n"
-                                       f"{log.read_text(errors='replace')[-3000:]}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.system} workers not ready in {timeout}s:\n"
-                                   f"{self.logs[0].read_text(errors='replace')[-3000:]}")
+
+        def one_more_ready() -> bool:
+            nonlocal ready
+            self.check_alive()
             if self.bench.control.blpop([f"bench:ready:{self.system}"], timeout=1):
                 ready += 1
+            return ready >= self.count
+
+        self.processes[0].wait_ready(one_more_ready, timeout, f"{self.system} workers ready")
 
     def go(self) -> None:
         self.bench.control.rpush(f"bench:go:{self.system}", *["go"] * self.count)
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.processes]
+        return [p.process.pid for p in self.processes if p.process is not None]
 
     def cpu_seconds(self) -> float:
         return sum(process_cpu_seconds(pid) for pid in self.pids())
 
     def check_alive(self) -> None:
-        for process, log in zip(self.processes, self.logs, strict=True):
-            if process.poll() is not None:
-                raise RuntimeError(f"{self.system} worker died ({process.returncode}):\n"
-                                   f"{log.read_text(errors='replace')[-3000:]}")
+        for process in self.processes:
+            reason = process.exit_reason()
+            if reason is not None:
+                raise StartFailure(process.name, reason, process.log_path, process.tail())
 
     def stop(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+            process.signal(signal.SIGTERM)
         for process in self.processes:
-            wait_or_kill(process, timeout=20)
+            process.stop(timeout=20)
 
 
 # --- the benchmark -----------------------------------------------------------------------------
@@ -256,7 +251,7 @@ class Bench:
             for kind in ("noop", "sleep", "probe")
         }
         self.systems = ["hookyard", "dramatiq"]
-        self.bull_driver: subprocess.Popen[bytes] | None = None
+        self.bull_driver: Process | None = None
         if not args.no_bullmq and shutil.which("node") and shutil.which("npm"):
             ensure_bullmq()
             self.systems.append("bullmq")
@@ -275,10 +270,9 @@ class Bench:
         return env
 
     def start_bull_driver(self) -> None:
-        log = (self.workdir / "bullmq-driver.log").open("wb")
-        self.bull_driver = subprocess.Popen(
-            ["node", str(BENCH_DIR / "jobs_bullmq.cjs"), "driver"], env=self.base_env, cwd=REPO,
-            stdout=log, stderr=subprocess.STDOUT)
+        self.bull_driver = Process("bullmq-driver",
+                                   ["node", str(BENCH_DIR / "jobs_bullmq.cjs"), "driver"],
+                                   log_dir=self.workdir, env=self.base_env, cwd=REPO).start()
         self.bull_reply(timeout=30)
 
     def bull_command(self, **command: Any) -> None:
@@ -287,15 +281,15 @@ class Bench:
     def bull_reply(self, timeout: float = 120) -> dict[str, Any]:
         popped = self.control.blpop(["bench:bull:reply"], timeout=timeout)
         if popped is None:
-            log = (self.workdir / "bullmq-driver.log").read_text(errors="replace")[-3000:]
+            log = self.bull_driver.tail() if self.bull_driver else ""
             raise TimeoutError(f"BullMQ driver did not answer in {timeout}s:\n{log}")
         reply: dict[str, Any] = json.loads(popped[1])
         return reply
 
     def stop_bull_driver(self) -> None:
-        if self.bull_driver is not None and self.bull_driver.poll() is None:
+        if self.bull_driver is not None and self.bull_driver.alive:
             self.bull_command(op="quit")
-            wait_or_kill(self.bull_driver, timeout=10)
+            self.bull_driver.stop(timeout=10)
 
     @contextmanager
     def workers(self, system: str, count: int) -> Iterator[Workers]:

@@ -16,61 +16,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import requests
-
-from hookyard.processes import stop_process
-from hookyard.redis_server import RedisServer, free_port
+from devstack.commands import ingest_command, sandbox_command, worker_command
+from devstack.launcher import Process, StartFailure
+from devstack.redis_server import RedisServer, free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 READY_SECONDS = 30.0
-
-
-class BenchProcess:
-    """One child process with its output in a log file (shown when it fails to start)."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path) -> None:
-        self.name = name
-        self.log_path = workdir / f"{name}.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=REPO)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        stop_process(self.process, timeout)
-
-
-def wait_ready(predicate: Callable[[], bool], what: BenchProcess) -> None:
-    """Wait until ``predicate()``; fail loudly with the process output otherwise."""
-    deadline = time.monotonic() + READY_SECONDS
-    while not predicate():
-        if not what.alive():
-            raise RuntimeError(f"{what.name} exited with {what.process.returncode}:\n"
-                               f"{what.output()}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what.name} not ready within {READY_SECONDS}s:\n{what.output()}")
-        time.sleep(0.05)
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 class SyncStack:
@@ -79,7 +36,7 @@ class SyncStack:
     def __init__(self, shops: list[dict[str, Any]], *, nhanh_token: str, admin_token: str,
                  overrides: dict[str, str] | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="hookyard-sync-bench-"))
-        self.processes: list[BenchProcess] = []
+        self.processes: list[Process] = []
         self.redis = RedisServer(directory=self.workdir / "redis")
         self._shops = shops
         self._nhanh_token = nhanh_token
@@ -96,9 +53,8 @@ class SyncStack:
         self.redis.start()
         port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{port}"
-        sandbox = self._spawn("sandbox", [sys.executable, "-m", "hookyard_sandbox",
-                                          "--host", "127.0.0.1", "--port", str(port)], os.environ)
-        wait_ready(lambda: http_ok(f"{self.sandbox_url}/_sandbox/healthz"), sandbox)
+        sandbox = self._spawn("sandbox", sandbox_command(port), os.environ)
+        sandbox.wait_http(f"{self.sandbox_url}/_sandbox/healthz", READY_SECONDS)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("HOOKYARD_")},
             "PYTHONUNBUFFERED": "1",
@@ -120,10 +76,8 @@ class SyncStack:
         self.ingest_url = f"http://127.0.0.1:{port}"
         env = {**self.env, "HOOKYARD_INGEST_BIND": f"127.0.0.1:{port}",
                "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=self.workdir)}
-        ingest = self._spawn("ingest", [sys.executable, "-m", "gunicorn", "-c",
-                                        "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
-                             env)
-        wait_ready(lambda: http_ok(f"{self.ingest_url}/readyz"), ingest)
+        ingest = self._spawn("ingest", ingest_command(), env)
+        ingest.wait_http(f"{self.ingest_url}/readyz", READY_SECONDS)
 
     def start_worker(self, module: str, index: int, *, env: dict[str, str] | None = None) -> str:
         """``python -m <module>`` with ``env`` over the stack's settings; returns its metrics
@@ -131,10 +85,9 @@ class SyncStack:
         port = free_port()
         env = {**self.env, **(env or {}), "HOOKYARD_METRICS_PORT": str(port)}
         self._spawned += 1
-        worker = self._spawn(f"{module}-{index}-{self._spawned}", [sys.executable, "-m", module],
-                             env)
+        worker = self._spawn(f"{module}-{index}-{self._spawned}", worker_command(module), env)
         url = f"http://127.0.0.1:{port}"
-        wait_ready(lambda: http_ok(f"{url}/healthz"), worker)
+        worker.wait_http(f"{url}/healthz", READY_SECONDS)
         return url
 
     def stop_workers(self) -> None:
@@ -147,9 +100,9 @@ class SyncStack:
 
     def check_alive(self) -> None:
         for process in self.processes:
-            if not process.alive():
-                raise RuntimeError(f"{process.name} exited with {process.process.returncode}:\n"
-                                   f"{process.output()}")
+            reason = process.exit_reason()
+            if reason is not None:
+                raise StartFailure(process.name, reason, process.log_path, process.tail())
 
     def stop(self, *, keep_logs: bool = False) -> None:
         """Stop every process; the work directory (logs, AOF) is removed unless ``keep_logs``."""
@@ -161,7 +114,7 @@ class SyncStack:
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _spawn(self, name: str, command: list[str], env: Any) -> BenchProcess:
-        process = BenchProcess(name, command, dict(env), self.workdir)
+    def _spawn(self, name: str, command: list[str], env: Any) -> Process:
+        process = Process(name, command, log_dir=self.workdir, env=env, cwd=REPO).start()
         self.processes.append(process)
         return process

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from hookyard.redis_server import RedisServer
+from devstack.redis_server import RedisServer
 from hookyard_sandbox.client import SandboxClient
 from nhanh_payloads import LOCATION
 from platform_support import SHOPIFY_TOKEN

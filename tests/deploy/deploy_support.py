@@ -25,7 +25,7 @@ CONTRACT_MODULES = {
     "workers.inventory_sync",
     "workers.deploy",
     "hookyard_sandbox",
-    "hookyard.devstack",
+    "devstack",
 }
 INGEST_APP = "ingest.app:get_app()"
 INGEST_CONFIG = "python:ingest.gunicorn_conf"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +18,10 @@ import pytest
 import redis
 import requests
 
+from devstack.commands import ingest_command, worker_command
+from devstack.launcher import Process
+from devstack.redis_server import RedisServer, free_port
 from hookyard.jobs import JobStore
-from hookyard.processes import stop_process
-from hookyard.redis_server import RedisServer, free_port
 from hookyard.settings import Settings
 from platform_support import ADMIN_TOKEN, platform_env
 from sandbox_process import SandboxProcess
@@ -40,39 +39,16 @@ E2E_OVERRIDES = {
 }
 
 
-class Service:
-    """One process of the stack, with its output kept in a file for failure messages."""
+class Service(Process):
+    """One process of the stack (``devstack.launcher.Process``), its log in the test's folder;
+    ``metrics_url`` for a worker's /metrics and /healthz."""
+
+    metrics_url: str = ""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path):
-        self.name = name
-        self.command = command
-        self.env = env
+        super().__init__(name, command, log_dir=workdir, env=env, cwd=ROOT)
+        # A log of its own, even beside another service of the same name in one test.
         self.log_path = workdir / f"{name}-{time.monotonic_ns()}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Service:
-        self.log_path = self.log_path.with_name(f"{self.name}-{time.monotonic_ns()}.log")
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=ROOT)
-        return self
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def signal(self, signum: int) -> None:
-        assert self.process is not None
-        self.process.send_signal(signum)
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def stop(self, timeout: float = 15) -> int | None:
-        if self.process is None:
-            return None
-        return stop_process(self.process, timeout)
 
 
 class Stack:
@@ -94,27 +70,28 @@ class Stack:
     def start_ingest(self) -> Service:
         env = {**self.env, "HOOKYARD_INGEST_BIND": f"127.0.0.1:{self.ingest_port}",
                "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(dir=self.workdir)}
-        service = Service("ingest", [sys.executable, "-m", "gunicorn", "-c",
-                                     "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
-                          env, self.workdir).start()
+        service = Service("ingest", ingest_command(), env, self.workdir)
+        service.start()
         self.services.append(service)
-        wait_until(lambda: _ok(f"{self.ingest_url}/readyz"), 20, service)
+        service.wait_http(f"{self.ingest_url}/readyz", 20)
         return service
 
     def start_worker(self, module: str) -> Service:
         port = free_port()
         env = {**self.env, "HOOKYARD_METRICS_PORT": str(port)}
-        service = Service(module, [sys.executable, "-m", module], env, self.workdir).start()
-        service.metrics_url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+        service = Service(module, worker_command(module), env, self.workdir)
+        service.start()
+        service.metrics_url = f"http://127.0.0.1:{port}"
         self.services.append(service)
-        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 20, service)
+        service.wait_http(f"{service.metrics_url}/healthz", 20)
         return service
 
     def start_crashing_worker(self) -> Service:
         env = {**self.env, "HOOKYARD_METRICS_PORT": "0",
                "PYTHONPATH": str(ROOT / "tests" / "e2e")}
-        service = Service("crashing-worker", [sys.executable, "-m", "crashing_worker"], env,
-                          self.workdir).start()
+        service = Service("crashing-worker", worker_command("crashing_worker"), env,
+                          self.workdir)
+        service.start()
         self.services.append(service)
         return service
 
@@ -145,22 +122,15 @@ class Stack:
             service.kill()
 
 
-def _ok(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def wait_until(predicate: Any, timeout: float, service: Service | None = None) -> None:
+    """Poll ``predicate``; fails with the service's log if it exits or time runs out."""
+    if service is not None:
+        service.wait_ready(predicate, timeout)
+        return
     deadline = time.monotonic() + timeout
     while not predicate():
-        if service is not None and service.process and service.process.poll() is not None:
-            raise RuntimeError(f"{service.name} exited with {service.process.returncode}:\n"
-                               f"{service.output()}")
         if time.monotonic() > deadline:
-            detail = service.output() if service else ""
-            raise TimeoutError(f"not ready within {timeout}s\n{detail}")
+            raise TimeoutError(f"not true within {timeout}s")
         time.sleep(0.05)
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 def devstack(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOOKYARD_")}
-    return subprocess.run([sys.executable, "-m", "hookyard.devstack", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "devstack", *args], cwd=cwd,
                           env={**clean, **env}, capture_output=True, text=True, timeout=120)
 
 

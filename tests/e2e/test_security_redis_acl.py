@@ -13,7 +13,7 @@ import pytest
 import redis
 import requests
 
-from hookyard.redis_server import RedisServer
+from devstack.redis_server import RedisServer
 from nhanh_payloads import inventory_body
 from platform_support import ADMIN_TOKEN
 

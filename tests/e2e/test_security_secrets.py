@@ -16,7 +16,7 @@ import pytest
 import redis
 import requests
 
-from hookyard.redis_server import RedisServer
+from devstack.redis_server import RedisServer
 from nhanh_payloads import TOKEN, inventory_body
 from platform_support import ADMIN_TOKEN, OTHER_SHOP_TOKEN, SHOP_TOKEN, SHOPIFY_TOKEN
 

@@ -12,10 +12,10 @@ import falcon.testing
 import pytest
 import redis
 
+from devstack.redis_server import RedisServer
 from hookyard import runtime
 from hookyard.broker import HookyardBroker, install
 from hookyard.jobs import JobStore
-from hookyard.redis_server import RedisServer
 from hookyard.settings import Settings
 from ingest.app import create_app, ingest_job_store
 from platform_support import platform_env, wait_for_state

@@ -17,9 +17,9 @@ import falcon.testing
 import pytest
 
 from bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
+from devstack.redis_server import RedisServer
 from hookyard import keys
 from hookyard.broker import HookyardBroker
-from hookyard.redis_server import RedisServer
 from hookyard.settings import ShopConfig
 from hookyard.theme_bundles import BundleFile
 from hookyard.themes import DeployCheckpoint

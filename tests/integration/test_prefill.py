@@ -18,10 +18,10 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from test_catalog import calls_by_kind, levels, post_inventory, seed_shop, settings_changed, state
 
+from devstack.redis_server import free_port
 from hookyard import catalog, keys, runtime
 from hookyard.inventory import INVENTORY_EXPORT
 from hookyard.prefill import SnapshotPrefiller, prefiller_for
-from hookyard.redis_server import free_port
 from hookyard.settings import Settings
 from hookyard_sandbox.client import SandboxClient
 

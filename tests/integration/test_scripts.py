@@ -12,8 +12,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from devstack.redis_server import RedisServer
 from hookyard import scripts
-from hookyard.redis_server import RedisServer
 
 ECHO = "return ARGV[1]"
 

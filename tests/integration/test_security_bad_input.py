@@ -10,7 +10,7 @@ import json
 import pytest
 import redis
 
-from hookyard.redis_server import RedisServer
+from devstack.redis_server import RedisServer
 from nhanh_payloads import TOKEN, inventory_body
 from platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth, post_webhook
 

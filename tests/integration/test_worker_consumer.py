@@ -6,10 +6,10 @@ import time
 
 import redis
 
+from devstack.redis_server import RedisServer
 from hookyard import keys
 from hookyard.broker import HookyardBroker, WakeableConsumer
 from hookyard.jobs import JobStore, NewJob
-from hookyard.redis_server import RedisServer
 
 QUEUE = "customer-sync"
 

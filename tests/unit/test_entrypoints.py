@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 MODULES = ["workers.customer_sync", "workers.inventory_sync", "workers.deploy",
-           "hookyard_sandbox.__main__", "hookyard.devstack", "ingest.gunicorn_conf"]
+           "hookyard_sandbox.__main__", "devstack.__main__", "ingest.gunicorn_conf"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hookyard.redis_server import find_redis_server
+from devstack.redis_server import find_redis_server
 
 
 def fake_binary(folder: Path) -> Path:

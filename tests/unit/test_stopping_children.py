@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 
-from hookyard.processes import stop_process, wait_or_kill
+from devstack.launcher import stop_process, wait_or_kill
 
 
 def child(code: str) -> subprocess.Popen[bytes]:

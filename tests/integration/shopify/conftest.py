@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from hookyard.redis_server import RedisServer
+from devstack.redis_server import RedisServer
 from hookyard.settings import ShopConfig
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.client import ShopifyClient

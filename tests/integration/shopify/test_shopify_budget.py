@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import redis
 
+from devstack.redis_server import RedisServer
 from hookyard import keys
 from hookyard.errors import ShopifyThrottled
-from hookyard.redis_server import RedisServer
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.cost import ThrottleStatus
 from hookyard_sandbox.client import SandboxClient
