@@ -71,19 +71,18 @@ def wait_at_gate(system: str) -> None:
 
 
 def run_hookyard() -> int:
-    from hookyard import broker as broker_module
     from hookyard.logs import configure_logging
     from hookyard.settings import Settings
-    from workers.runner import serve
+    from workers.runner import boot, serve
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    broker = broker_module.install(settings)
+    rt, broker = boot(settings)
     import hookyard.actors  # noqa: F401 - the production actors, as workers.customer_sync has
 
     declare_actors(broker, "hookyard")
     wait_at_gate("hookyard")
-    return serve(settings, broker, QUEUE)
+    return serve(rt, broker, QUEUE)
 
 
 def run_dramatiq() -> int:

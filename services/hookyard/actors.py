@@ -18,7 +18,7 @@ from hookyard.broker import HookyardBroker
 if not isinstance(dramatiq.broker.global_broker, HookyardBroker):
     raise RuntimeError(
         "hookyard.actors imported before the broker was installed: call "
-        "hookyard.broker.install(settings) first (or run `dramatiq hookyard.broker:setup ...`)."
+        "hookyard.broker.install(settings, jobs=...) first, as workers.runner.boot does."
     )
 
 from hookyard import customers, inventory, runtime, themes

@@ -13,6 +13,9 @@ class HookyardError(Exception):
 
     code = "internal_error"
     status = 500
+    retry_after_seconds: float | None = None
+    """How long to wait before trying again, when the error knows: an HTTP answer's
+    ``Retry-After``, and a floor under a job's retry delay (a throttle's own wait)."""
 
     def __init__(self, message: str, *, details: dict[str, object] | None = None) -> None:
         super().__init__(message)

@@ -26,8 +26,9 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from hookyard import metrics
-from hookyard.errors import HookyardError, JobCancelled, JobError, ShopifyThrottled
+from hookyard.errors import HookyardError, JobCancelled, JobError
 from hookyard.jobs import HandedOff, JobStore, Superseded
+from hookyard.logs import job_context, untag_job
 from hookyard.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,16 +52,17 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
 
 def retry_delay_ms(settings: Settings, attempts: int,
                    exception: BaseException | None = None) -> int:
-    """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; a throttle's own
-    Retry-After is a floor."""
+    """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; an error's own
+    ``retry_after_seconds`` (a throttle's Retry-After) is a floor."""
     _, delay = compute_backoff(
         max(0, attempts - 1),
         factor=int(settings.retry_base_seconds * 1000),
         max_backoff=int(settings.retry_max_seconds * 1000),
         jitter=True,
     )
-    if isinstance(exception, ShopifyThrottled):
-        delay = max(delay, int(exception.retry_after_seconds * 1000))
+    hint = exception.retry_after_seconds if isinstance(exception, HookyardError) else None
+    if hint is not None:
+        delay = max(delay, int(hint * 1000))
     return int(delay)
 
 
@@ -71,10 +73,13 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 class JobLifecycle(Middleware):
-    def __init__(self, settings: Settings, jobs: JobStore | None = None) -> None:
+    """Records every transition in ``jobs``, the process's one job store (shared by every
+    worker thread: start and finish are scripts, each run on a connection a thread takes for
+    that one call, ``hookyard/scripts.py``)."""
+
+    def __init__(self, settings: Settings, jobs: JobStore) -> None:
         self.settings = settings
-        self._jobs = jobs
-        self._lock = threading.Lock()
+        self.jobs = jobs
         self._running = threading.local()
 
     @property
@@ -82,24 +87,9 @@ class JobLifecycle(Middleware):
         # ``throws``: exceptions the worker logs briefly (they end the job as failed anyway).
         return {"throws"}
 
-    @property
-    def jobs(self) -> JobStore:
-        """The job store every worker thread shares, made when first used (not at import).
-
-        Start and finish, the only Redis calls a job makes from its thread, are scripts: each
-        runs on a connection the thread takes for that one call (``hookyard/scripts.py``), so
-        threads never wait for each other's round trips."""
-        if self._jobs is None:
-            from hookyard.broker import broker_client, state_client
-
-            with self._lock:
-                if self._jobs is None:
-                    self._jobs = JobStore(self.settings, broker=broker_client(self.settings),
-                                          state=state_client(self.settings))
-        return self._jobs
-
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         queue = message.queue_name
+        job_context.set({"job_id": message.message_id, "queue": queue})
         rmid = message.options["redis_message_id"]
         verdict = self.jobs.start(message.message_id, queue, rmid)
         if verdict.verdict == "suspect":
@@ -115,6 +105,9 @@ class JobLifecycle(Middleware):
         self._running.attempts = verdict.attempts
         self._running.max_attempts = verdict.max_attempts
 
+    def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
+        untag_job()
+
     def after_process_message(
         self,
         broker: Broker,
@@ -123,6 +116,13 @@ class JobLifecycle(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
+        try:
+            self._record_outcome(message, result, exception)
+        finally:
+            untag_job()
+
+    def _record_outcome(self, message: MessageProxy, result: Any,
+                        exception: BaseException | None) -> None:
         started = getattr(self._running, "started", None)
         if started is None:
             return

@@ -8,6 +8,11 @@ webhook before the changes below, docs/performance.md). ``configure_logging`` tu
 JSON lines never show, as the logging HOWTO's "Optimization" section describes: the caller's
 file and line (a frame walk per record), and the thread, process and multiprocessing names.
 The timestamp's formatting is done once per second, not per record.
+
+Every ``extra`` field of a record reaches its JSON line. A worker thread running a job tags each
+line with that job (``job_id``, ``queue``, and ``shop`` once the record is loaded): the lifecycle
+middleware sets ``job_context`` before the job runs and clears it after, so an operator can
+follow one job through the logs.
 """
 
 from __future__ import annotations
@@ -15,8 +20,27 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from contextvars import ContextVar
+from typing import Any
 
 import orjson
+
+job_context: ContextVar[dict[str, Any] | None] = ContextVar("hookyard_job", default=None)
+"""The job the current thread runs (``job_id``, ``queue``, ``shop``), for its log lines."""
+
+STANDARD_ATTRIBUTES = frozenset(logging.LogRecord(
+    "", logging.INFO, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+"""What every LogRecord has; anything else on a record came from ``extra``."""
+
+
+def tag_job(**fields: Any) -> None:
+    """Add ``fields`` to the running job's log tags (``job_id``, ``queue`` and ``shop``)."""
+    current = job_context.get()
+    job_context.set({**(current or {}), **fields})
+
+
+def untag_job() -> None:
+    job_context.set(None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,18 +58,21 @@ class JsonFormatter(logging.Formatter):
         return f"{cached[1]}.{int(record.msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "ts": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for name in ("route", "method", "status", "duration_ms", "request_id", "job_id", "queue"):
-            if hasattr(record, name):
-                entry[name] = getattr(record, name)
+        job = job_context.get()
+        if job:
+            entry.update(job)
+        for name, value in record.__dict__.items():
+            if name not in STANDARD_ATTRIBUTES:
+                entry[name] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry).decode()
+        return orjson.dumps(entry, default=str).decode()
 
 
 class DropResultsAdvice(logging.Filter):

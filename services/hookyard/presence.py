@@ -18,7 +18,7 @@ import threading
 import time
 
 from hookyard import keys
-from hookyard.broker import HeldMessages
+from hookyard.consumer import HeldMessages
 from hookyard.jobs import JobStore, now_ms
 from hookyard.sweeper import Sweeper
 

@@ -14,8 +14,10 @@ from typing import Any
 
 import redis
 
+from hookyard.connections import broker_client, state_client
 from hookyard.errors import PermanentJobError
 from hookyard.jobs import JobStore
+from hookyard.logs import tag_job
 from hookyard.settings import Settings
 
 
@@ -27,8 +29,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        from hookyard.broker import broker_client, state_client
-
+        """The process's one job store and state client (the broker records transitions in the
+        same store: ``hookyard.broker.install(settings, jobs=runtime.jobs)``)."""
         state = state_client(settings)
         return cls(settings=settings, jobs=JobStore(settings, state=state,
                                                     broker=broker_client(settings)), state=state)
@@ -60,4 +62,6 @@ def run_job(job_id: str, step: JobStep) -> Any:
     record = runtime.jobs.get(job_id)
     if record is None:
         raise PermanentJobError(f"Job {job_id} has no record any more; nothing to run.")
+    if record.get("shop"):
+        tag_job(shop=record["shop"])
     return step(runtime, record)

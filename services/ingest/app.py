@@ -9,7 +9,7 @@ from __future__ import annotations
 import falcon
 import orjson
 
-from hookyard.broker import broker_client, state_client
+from hookyard.connections import broker_client, state_client
 from hookyard.errors import SettingsError
 from hookyard.jobs import JobStore
 from hookyard.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT

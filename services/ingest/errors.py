@@ -16,7 +16,7 @@ import falcon
 import redis
 
 from hookyard import metrics
-from hookyard.errors import HookyardError, RateLimited, Unavailable
+from hookyard.errors import HookyardError, Unavailable
 
 log = logging.getLogger("hookyard.ingest")
 
@@ -41,9 +41,7 @@ def _write(resp: falcon.Response, status: int, code: str, message: str,
 def handle_hookyard_error(req: falcon.Request, resp: falcon.Response, ex: HookyardError,
                           params: dict[str, Any]) -> None:
     _write(resp, ex.status, ex.code, ex.message, dict(ex.details))
-    if isinstance(ex, Unavailable):
-        resp.set_header("Retry-After", str(ex.retry_after_seconds))
-    if isinstance(ex, RateLimited):
+    if ex.retry_after_seconds is not None:
         resp.set_header("Retry-After", str(ex.retry_after_seconds))
     _count_webhook_rejection(req, ex.code)
 

@@ -37,10 +37,18 @@ def main(queue: str) -> int:
         print(f"hookyard worker: {exc.message}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
-    broker = broker_module.install(settings)
+    rt, broker = boot(settings)
     import hookyard.actors  # noqa: F401 - declares the actors on the installed broker
 
-    return serve(settings, broker, queue)
+    return serve(rt, broker, queue)
+
+
+def boot(settings: Settings) -> tuple[runtime.Runtime, broker_module.HookyardBroker]:
+    """Install this process's runtime and broker around one job store: the actors' bodies and
+    the lifecycle middleware share its connection pools and script connections."""
+    rt = runtime.Runtime.build(settings)
+    runtime.install(rt)
+    return rt, broker_module.install(settings, jobs=rt.jobs)
 
 
 def worker_threads(settings: Settings, queue: str) -> int:
@@ -56,10 +64,9 @@ def worker_timeout_ms(settings: Settings) -> int:
     return max(10, round(settings.worker_poll_timeout_seconds * 1000))
 
 
-def serve(settings: Settings, broker: broker_module.HookyardBroker, queue: str) -> int:
+def serve(rt: runtime.Runtime, broker: broker_module.HookyardBroker, queue: str) -> int:
     """Run ``queue`` on the installed ``broker`` until SIGTERM/SIGINT; returns the exit code."""
-    rt = runtime.Runtime.build(settings)
-    runtime.install(rt)
+    settings = rt.settings
     broker.declare_queue(queue)
     threads = worker_threads(settings, queue)
     # Defaults (8 threads, prefetch 2 x threads, 1 s poll timeout) and their trade-offs:

@@ -12,23 +12,22 @@ import sys
 
 import dramatiq
 
-from hookyard import broker as broker_module
 from hookyard.logs import configure_logging
 from hookyard.settings import Settings
-from workers.runner import serve
+from workers.runner import boot, serve
 
 
 def main() -> int:
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    broker = broker_module.install(settings)
+    rt, broker = boot(settings)
     import hookyard.actors  # noqa: F401
 
     @dramatiq.actor(actor_name="crash_the_worker", queue_name="customer-sync")
     def crash_the_worker(job_id: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    return serve(settings, broker, "customer-sync")
+    return serve(rt, broker, "customer-sync")
 
 
 if __name__ == "__main__":

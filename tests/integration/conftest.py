@@ -29,10 +29,11 @@ def settings(redis_server: RedisServer, sandbox_process: SandboxProcess) -> Sett
 
 @pytest.fixture(scope="session")
 def broker(settings: Settings) -> HookyardBroker:
-    broker = install(settings)
+    rt = runtime.Runtime.build(settings)
+    runtime.install(rt)
+    broker = install(settings, jobs=rt.jobs)
     import hookyard.actors  # noqa: F401 - declares the actors on this broker
 
-    runtime.install(runtime.Runtime.build(settings))
     return broker
 
 

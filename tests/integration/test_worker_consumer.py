@@ -8,7 +8,8 @@ import redis
 
 from devstack.redis_server import RedisServer
 from hookyard import keys
-from hookyard.broker import HookyardBroker, WakeableConsumer
+from hookyard.broker import HookyardBroker
+from hookyard.consumer import WakeableConsumer
 from hookyard.jobs import JobStore, NewJob
 
 QUEUE = "customer-sync"

@@ -20,8 +20,8 @@ EXPECTED = {
 def test_actor_names_queues_and_options_are_pinned():
     script = (
         "from hookyard.settings import Settings\n"
-        "from hookyard.broker import install\n"
-        "broker = install(Settings.from_env({}))\n"
+        "from workers.runner import boot\n"
+        "_, broker = boot(Settings.from_env({}))\n"
         "import hookyard.actors\n"
         "for name in sorted(broker.get_declared_actors()):\n"
         "    actor = broker.get_actor(name)\n"

@@ -1,6 +1,8 @@
 """The private parts of redis-py, Dramatiq and prometheus-client that Hookyard builds on.
 
-``hookyard/broker.py`` subclasses Dramatiq's private ``_RedisConsumer``, ``hookyard/scripts.py``
+``hookyard/consumer.py`` subclasses Dramatiq's private ``_RedisConsumer`` (its docstring and
+``DRAMATIQ_PRIVATE_NAMES`` list what it uses), ``hookyard/broker.py`` pipelines Dramatiq's
+dispatch script, ``hookyard/scripts.py``
 drives redis-py connections by hand and ``hookyard/metrics.py`` reads the default registry's
 collectors. They were written against the versions in ``uv.lock``. An upgrade that removes or
 renames one of these fails here, naming it, before it can fail in production.
@@ -18,13 +20,13 @@ import redis
 from dramatiq.brokers import redis as dramatiq_redis
 from prometheus_client import REGISTRY
 
-CONSUMER_ATTRIBUTES = ("message_cache", "misses", "queued_message_ids", "prefetch", "timeout",
-                       "queue_name", "broker", "outstanding_message_count")
-CONSUMER_METHODS = ("ack", "nack", "requeue", "close", "__next__")
+from hookyard.consumer import DRAMATIQ_PRIVATE_NAMES
+
+CONSUMER_MEMBERS = DRAMATIQ_PRIVATE_NAMES["consumer"]
 BROKER_ATTRIBUTES = ("scripts", "namespace", "broker_id", "heartbeat_timeout",
-                     "dead_message_ttl", "client", "consumer_class")
-BROKER_METHODS = ("_should_do_maintenance", "_max_unpack_size", "do_fetch", "do_ack",
-                  "emit_before", "emit_after")
+                     "dead_message_ttl", "consumer_class")
+BROKER_METHODS = ("_should_do_maintenance", "_max_unpack_size", "emit_before", "emit_after",
+                  *DRAMATIQ_PRIVATE_NAMES["broker"])
 CONNECTION_METHODS = ("can_read", "pack_command", "send_packed_command", "send_command",
                       "read_response", "disconnect")
 
@@ -47,17 +49,18 @@ def broker() -> dramatiq_redis.RedisBroker:
 
 def test_dramatiq_s_private_redis_consumer_is_still_there() -> None:
     assert hasattr(dramatiq_redis, "_RedisConsumer"), advice(
-        dramatiq, "dramatiq.brokers.redis._RedisConsumer", "hookyard/broker.py")
+        dramatiq, "dramatiq.brokers.redis._RedisConsumer", "hookyard/consumer.py")
     parameters = list(inspect.signature(dramatiq_redis._RedisConsumer.__init__).parameters)
     assert parameters == ["self", "broker", "queue_name", "prefetch", "timeout"], advice(
-        dramatiq, "_RedisConsumer(broker, queue_name, prefetch, timeout)", "hookyard/broker.py")
+        dramatiq, "_RedisConsumer(broker, queue_name, prefetch, timeout)",
+        "hookyard/consumer.py")
 
 
-@pytest.mark.parametrize("name", (*CONSUMER_ATTRIBUTES, *CONSUMER_METHODS))
+@pytest.mark.parametrize("name", CONSUMER_MEMBERS)
 def test_the_consumer_members_hookyard_uses_exist(broker, name: str) -> None:
     consumer = dramatiq_redis._RedisConsumer(broker, "pinned", 4, 1000)
     assert hasattr(consumer, name), advice(dramatiq, f"_RedisConsumer.{name}",
-                                           "hookyard/broker.py (WakeableConsumer)")
+                                           "hookyard/consumer.py (WakeableConsumer)")
 
 
 @pytest.mark.parametrize("name", (*BROKER_ATTRIBUTES, *BROKER_METHODS))

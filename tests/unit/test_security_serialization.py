@@ -41,9 +41,9 @@ def test_dramatiq_encodes_messages_as_json_once_the_broker_is_installed():
     script = (
         "import dramatiq\n"
         "from dramatiq.encoder import JSONEncoder\n"
-        "from hookyard.broker import install\n"
+        "from workers.runner import boot\n"
         "from hookyard.settings import Settings\n"
-        "install(Settings.from_env({}))\n"
+        "boot(Settings.from_env({}))\n"
         "import hookyard.actors, workers.runner, ingest.app\n"
         "assert type(dramatiq.get_encoder()) is JSONEncoder, dramatiq.get_encoder()\n"
     )

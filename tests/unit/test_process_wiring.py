@@ -1,0 +1,30 @@
+"""How a process is wired: one job store per worker process, and ingest without Dramatiq."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_worker_process_has_one_job_store_shared_by_the_lifecycle_and_the_actors():
+    out = run_python(
+        "from hookyard.settings import Settings\n"
+        "from hookyard.lifecycle import JobLifecycle\n"
+        "from hookyard import runtime\n"
+        "from workers.runner import boot\n"
+        "rt, broker = boot(Settings.from_env({}))\n"
+        "[lifecycle] = [m for m in broker.middleware if isinstance(m, JobLifecycle)]\n"
+        "print(lifecycle.jobs is rt.jobs is runtime.current().jobs)\n")
+    assert out == "True"
+
+
+def test_ingest_imports_no_dramatiq():
+    out = run_python("import sys\nimport ingest.app\nprint('dramatiq' in sys.modules)\n")
+    assert out == "False"
