@@ -27,8 +27,8 @@ from hookyard.jobs import HandedOff, Superseded
 from hookyard.leases import Lease
 from hookyard.lifecycle import describe_error, is_retryable, retry_delay_ms
 from hookyard.runtime import Runtime
-from hookyard.settings import ShopConfig
 from hookyard.shopify_access import shop_of
+from hookyard.shops import ShopConfig
 
 
 @dataclass(frozen=True)

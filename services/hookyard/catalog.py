@@ -39,7 +39,6 @@ from hookyard import keys, metrics
 from hookyard.errors import ShopifyBulkBusy, ShopifyError, ShopifyRejected
 from hookyard.leases import Lease
 from hookyard.runtime import Runtime
-from hookyard.settings import ShopConfig
 from hookyard.shopify.bulk import (
     BulkOperation,
     get_bulk_operation,
@@ -49,6 +48,7 @@ from hookyard.shopify.bulk import (
 )
 from hookyard.shopify.operations import Executor
 from hookyard.shopify_access import client_for
+from hookyard.shops import ShopConfig
 
 log = logging.getLogger(__name__)
 

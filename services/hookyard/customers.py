@@ -19,7 +19,6 @@ from typing import Any
 from hookyard import batching, catalog, keys, metrics
 from hookyard.negative_cache import NegativeCache
 from hookyard.runtime import Runtime
-from hookyard.settings import ShopConfig
 from hookyard.shopify.operations import (
     MAX_METAFIELDS,
     MetafieldInput,
@@ -27,6 +26,7 @@ from hookyard.shopify.operations import (
     set_metafields,
 )
 from hookyard.shopify_access import client_for
+from hookyard.shops import ShopConfig
 
 KIND = "customer"
 MAX_JOBS_PER_BATCH = 100

@@ -21,7 +21,6 @@ from typing import Any
 from hookyard import batching, catalog, keys, metrics
 from hookyard.negative_cache import NegativeCache
 from hookyard.runtime import Runtime
-from hookyard.settings import ShopConfig
 from hookyard.shopify.operations import (
     MAX_INVENTORY_QUANTITIES,
     InventoryQuantity,
@@ -29,6 +28,7 @@ from hookyard.shopify.operations import (
     set_inventory_quantities,
 )
 from hookyard.shopify_access import client_for
+from hookyard.shops import ShopConfig
 
 KIND = "inventory"
 MAX_JOBS_PER_BATCH = 250

@@ -28,7 +28,8 @@ import redis
 from hookyard import keys, scripts
 from hookyard.ids import new_uuid4
 from hookyard.messages import EncodedMessage, encode_job_message
-from hookyard.settings import QUEUES, Settings
+from hookyard.queues import QUEUES
+from hookyard.settings import Settings
 
 STATES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled", "superseded")
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "superseded"})

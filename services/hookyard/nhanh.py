@@ -15,7 +15,7 @@ from typing import Any
 
 from hookyard.errors import ValidationFailed
 from hookyard.jobs import NewJob
-from hookyard.settings import ShopConfig
+from hookyard.shops import ShopConfig
 
 SOURCE = "nhanh"
 INVENTORY_EVENT = "inventoryChange"

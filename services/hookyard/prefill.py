@@ -32,7 +32,7 @@ from hookyard import catalog, metrics
 from hookyard.customers import CUSTOMER_EXPORT
 from hookyard.inventory import INVENTORY_EXPORT
 from hookyard.runtime import Runtime
-from hookyard.settings import ShopConfig
+from hookyard.shops import ShopConfig
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hookyard.errors import PermanentJobError
 from hookyard.runtime import Runtime
-from hookyard.settings import ShopConfig
 from hookyard.shopify import RateBudget, ShopifyClient
+from hookyard.shops import ShopConfig
 
 
 def shop_of(runtime: Runtime, record: dict[str, object]) -> ShopConfig:

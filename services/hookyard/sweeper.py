@@ -30,7 +30,7 @@ from typing import Any
 from hookyard import keys, metrics
 from hookyard.jobs import ACTIVE_STATES, TERMINAL_STATES, JobStore, now_ms
 from hookyard.leases import RELEASE
-from hookyard.settings import QUEUES
+from hookyard.queues import QUEUES
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from hookyard.audit import AuditLog
 from hookyard.errors import HookyardError, JobCancelled, JobError, PermanentJobError
 from hookyard.jobs import JobStore, NewJob
 from hookyard.runtime import Runtime
-from hookyard.settings import Settings, ShopConfig
+from hookyard.settings import Settings
 from hookyard.shopify.operations import (
     MAX_THEME_FILES,
     Executor,
@@ -50,6 +50,7 @@ from hookyard.shopify.operations import (
     upsert_theme_files,
 )
 from hookyard.shopify_access import client_for, shop_of
+from hookyard.shops import ShopConfig
 from hookyard.theme_bundles import BundleFile, BundleLimits, merge_settings, read_files
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from typing import Any
 
 import falcon
 
+from hookyard.api_tokens import ApiToken
 from hookyard.errors import Forbidden, InvalidToken, MissingToken
 from hookyard.nhanh import TOKEN_FIELD
-from hookyard.settings import ApiToken
 
 NHANH_TOKEN_HEADERS = ("VERIFYTOKEN", "X-NHANH-VERIFY-TOKEN")
 

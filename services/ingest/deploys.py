@@ -22,6 +22,7 @@ from typing import Any
 import falcon
 
 from hookyard import keys
+from hookyard.api_tokens import ApiToken
 from hookyard.errors import (
     Forbidden,
     HookyardError,
@@ -32,7 +33,8 @@ from hookyard.errors import (
 )
 from hookyard.jobs import JobStore
 from hookyard.rate_limits import SlidingWindowLimit
-from hookyard.settings import ApiToken, Settings, ShopConfig
+from hookyard.settings import Settings
+from hookyard.shops import ShopConfig
 from hookyard.strict_json import parse_json_body
 from hookyard.theme_bundles import BundleLimits, bundle_format, merge_settings, read_files
 from hookyard.themes import (

@@ -15,12 +15,14 @@ from typing import Any
 import falcon
 
 from hookyard import keys
+from hookyard.api_tokens import ApiToken
 from hookyard.audit import AuditLog
 from hookyard.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited
 from hookyard.jobs import STATES, JobStore, public_view
 from hookyard.operator_actions import OperatorActions
+from hookyard.queues import QUEUES
 from hookyard.rate_limits import SlidingWindowLimit
-from hookyard.settings import QUEUES, ApiToken, Settings
+from hookyard.settings import Settings
 from ingest.auth import bearer_token, require_admin
 
 MAX_LIMIT = 500

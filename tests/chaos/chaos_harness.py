@@ -57,7 +57,8 @@ from devstack.launcher import Process, Supervisor
 from devstack.redis_server import RedisServer, free_port
 from hookyard import keys
 from hookyard.jobs import JobStore, NewJob
-from hookyard.settings import QUEUES, Settings
+from hookyard.queues import QUEUES
+from hookyard.settings import Settings
 from hookyard_sandbox.client import SandboxClient
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
 from devstack.redis_server import RedisServer
 from hookyard import keys
 from hookyard.broker import HookyardBroker
-from hookyard.settings import ShopConfig
+from hookyard.shops import ShopConfig
 from hookyard.theme_bundles import BundleFile
 from hookyard.themes import DeployCheckpoint
 from ingest.app import create_app, ingest_job_store

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hookyard.api_tokens import ApiToken
 from hookyard.errors import InvalidJson, InvalidToken, MissingToken
-from hookyard.settings import ApiToken
 from hookyard.strict_json import parse_json_body
 from ingest import auth
 

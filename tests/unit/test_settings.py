@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hookyard.errors import SettingsError
-from hookyard.settings import SPECS, Settings
+from hookyard.settings import SPECS, Settings, markdown_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -34,6 +34,31 @@ def test_readme_configuration_table_lists_every_setting_with_its_default():
         row = re.search(rf"^\| `{spec.env}` \| `(.*?)` \|", text, re.MULTILINE)
         assert row, f"{spec.env} missing from README's configuration table"
         assert row.group(1) == default, f"{spec.env}: README says {row.group(1)}"
+
+
+def test_readme_configuration_table_is_the_one_the_declarations_yield():
+    text = README.read_text(encoding="utf-8")
+    assert markdown_table() in text, "regenerate it: python -c 'from hookyard.settings " \
+        "import markdown_table; print(markdown_table())'"
+
+
+def test_every_bad_variable_is_reported_in_one_start_up_error():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"HOOKYARD_MAX_BODY_BYTES": "lots", "HOOKYARD_LOG_LEVEL": "LOUD",
+                           "HOOKYARD_NHANH_TOKENS": "fine",
+                           "HOOKYARD_API_TOKENS": "ops:root:hunter2"})
+    message = raised.value.message
+    assert message.startswith("3 settings are invalid:")
+    for env in ("HOOKYARD_MAX_BODY_BYTES", "HOOKYARD_LOG_LEVEL", "HOOKYARD_API_TOKENS"):
+        assert f"- {env} is invalid" in message
+    assert message.count("Example of a valid value") == 3
+    assert "hunter2" not in message
+
+
+def test_every_inconsistency_is_reported_in_one_start_up_error():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"HOOKYARD_STATE_REDIS_DB": "0", "HOOKYARD_MAX_DELIVERIES": "1"})
+    assert raised.value.message.startswith("2 settings are invalid:")
 
 
 # The shops example names a file and the API tokens example holds a placeholder digest;

@@ -35,7 +35,7 @@ import requests
 
 from hookyard import metrics
 from hookyard.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
-from hookyard.settings import Settings, ShopConfig
+from hookyard.settings import Settings
 from hookyard.shopify.budget import Reservation
 from hookyard.shopify.cost import (
     MAX_QUERY_COST,
@@ -46,6 +46,7 @@ from hookyard.shopify.cost import (
     parse_cost,
     parse_retry_after,
 )
+from hookyard.shops import ShopConfig
 
 log = logging.getLogger(__name__)
 
