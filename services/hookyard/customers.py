@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from hookyard import batching, catalog, keys, metrics
@@ -48,6 +49,21 @@ class Entry:
     customer: str | None = None
     outcome: str = "pending"
     before: str | None = None
+
+
+TOTAL_SPENT_DECIMALS = Decimal("1e-9")
+"""``number_decimal`` keeps at most 9 digits after the point."""
+
+
+def decimal_text(value: int | float) -> str:
+    """``totalSpent`` as ``number_decimal`` text: an integer as is; a float in plain digits
+    (never an exponent, as Python writes ``1e-05``), rounded to 9 decimals when its shortest
+    form has more (``0.30000000000000004`` -> ``0.3``)."""
+    text = repr(value)
+    if isinstance(value, int) or ("e" not in text and len(text.partition(".")[2]) <= 9):
+        return text
+    plain = format(Decimal(text).quantize(TOTAL_SPENT_DECIMALS), "f").rstrip("0").rstrip(".")
+    return "0" if plain == "-0" else plain
 
 
 def phone_key(phone: str | None) -> str | None:
@@ -163,7 +179,7 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
         entries.append(Entry(job_id=record["id"], seq=int(record.get("seq") or 0),
                              nhanh_id=str(customer["id"]), mobile=customer.get("mobile"),
                              email=customer.get("email"),
-                             total_spent=str(customer["totalSpent"])))
+                             total_spent=decimal_text(customer["totalSpent"])))
     client = client_for(runtime, shop)
     _resolve(runtime, shop, client, entries)
     versions = batching.field_versions(runtime, shop, KIND, sorted({e.nhanh_id for e in entries}))
