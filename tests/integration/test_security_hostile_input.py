@@ -4,13 +4,15 @@ JSON error shape and changes nothing. docs/security.md lists them in its bad-inp
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import redis
 
+from hookyard.jobs import JobStore
 from hookyard.redis_server import RedisServer
 from nhanh_payloads import DEPOT, customer_body, inventory_body, product_id
-from platform_support import post_webhook
+from platform_support import auth, post_webhook
 
 QUANTITY_FIELDS = ("remain", "shipping", "holding", "damage", "available")
 
@@ -48,3 +50,82 @@ def test_a_total_spent_beyond_what_shopify_stores_is_422_naming_the_field(client
     assert (result.status_code, result.json["error"]) == (422, "validation_failed")
     assert [f["field"] for f in result.json["fields"]] == ["data[0].totalSpent"]
     assert stored_keys(live_redis) == 0
+
+
+BAD_CURSOR = "cursor is not one this API gave out; start without it."
+LISTINGS = ["/jobs", "/queues/inventory-sync/dead", "/audit"]
+
+
+def dead_jobs(client, jobs: JobStore, count: int) -> list[str]:
+    """``count`` inventory jobs that failed for good, oldest first."""
+    job_ids = []
+    for available in range(count):
+        job_id = post_webhook(client, inventory_body(["SKU-0"], available=available)
+                              ).json["jobs"][0]
+        rmid = jobs.get(job_id)["rmid"]
+        jobs.start(job_id, "inventory-sync", rmid)
+        assert jobs.finish(job_id, "inventory-sync", rmid, "failed",
+                           error={"code": "shopify_rejected", "message": "test"})
+        job_ids.append(job_id)
+    return job_ids
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999-0", "0-18446744073709551616",
+                                    "\u0661-\u0661", "1-1\n", "1-", "-1-1", "1.5-0", "x"])
+def test_an_audit_cursor_this_api_never_hands_out_is_400_not_a_false_outage(client, caplog,
+                                                                           cursor):
+    with caplog.at_level(logging.WARNING):
+        result = client.simulate_get("/audit", params={"cursor": cursor}, headers=auth())
+
+    assert result.status_code == 400, result.text
+    assert result.json == {"error": "bad_request", "message": BAD_CURSOR}
+    assert "redis unavailable" not in caplog.text
+
+
+@pytest.mark.parametrize(("cursor", "older"), [
+    ("0-0", False), ("0-1", False), ("1-0", False), ("00001-000", False),
+    ("18446744073709551615-18446744073709551615", True)])
+def test_any_well_formed_audit_cursor_answers_200(client, cursor, older):
+    job_id = post_webhook(client, inventory_body(["SKU-0"])).json["jobs"][0]
+    client.simulate_post(f"/jobs/{job_id}/cancel", headers=auth())
+
+    result = client.simulate_get("/audit", params={"cursor": cursor}, headers=auth())
+
+    assert result.status_code == 200, result.text
+    assert [e["job_id"] for e in result.json["entries"]] == ([job_id] if older else [])
+
+
+@pytest.mark.parametrize("path", LISTINGS)
+@pytest.mark.parametrize("cursor", ["garbage", "!!", "bm90LWEtY3Vyc29y"])
+def test_every_listing_rejects_a_cursor_it_never_handed_out_with_the_same_400(client, path,
+                                                                             cursor):
+    result = client.simulate_get(path, params={"cursor": cursor}, headers=auth())
+
+    assert result.status_code == 400, result.text
+    assert result.json == {"error": "bad_request", "message": BAD_CURSOR}
+
+
+@pytest.mark.parametrize("path", LISTINGS)
+@pytest.mark.parametrize("limit", ["\u00b2", "\u0663", "1" * 5000, "+5", " 5", "5.0"])
+def test_every_listing_rejects_a_limit_that_is_not_plain_ascii_digits_with_400(client, path,
+                                                                              limit):
+    result = client.simulate_get(path, params={"limit": limit}, headers=auth())
+
+    assert result.status_code == 400, result.text
+    assert result.json["error"] == "bad_request" and "limit" in result.json["message"]
+
+
+def test_dead_letters_page_newest_first_with_limit_and_cursor(client, jobs):
+    job_ids = dead_jobs(client, jobs, 5)
+
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = client.simulate_get("/queues/inventory-sync/dead", params=params, headers=auth())
+        assert page.status_code == 200, page.text
+        assert len(page.json["jobs"]) <= 2
+        seen += [job["id"] for job in page.json["jobs"]]
+        cursor = page.json["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(job_ids))
