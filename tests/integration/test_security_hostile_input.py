@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import re
 
 import pytest
 import redis
 
+from hookyard import metrics
 from hookyard.jobs import JobStore
 from hookyard.redis_server import RedisServer
 from nhanh_payloads import DEPOT, customer_body, inventory_body, product_id
@@ -129,3 +132,74 @@ def test_dead_letters_page_newest_first_with_limit_and_cursor(client, jobs):
         if not cursor:
             break
     assert seen == list(reversed(job_ids))
+
+
+HTTP_SERIES = re.compile(r"^hookyard_http_request\w*\{(?P<labels>.*)\} \S+$", re.MULTILINE)
+ROUTES = ["/webhooks/nhanh", "/jobs", "/jobs/some-id", "/queues/deploy/dead", "/audit",
+          "/metrics"]
+
+
+def invented_method(rng: random.Random) -> str:
+    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(4, 12)))
+
+
+def series(client) -> list[dict[str, str]]:
+    page = client.simulate_get("/metrics").text
+    return [dict(re.findall(r'(\w+)="([^"]*)"', m["labels"])) for m in HTTP_SERIES.finditer(page)]
+
+
+@pytest.mark.filterwarnings("ignore::wsgiref.validate.WSGIWarning")
+def test_invented_methods_and_unknown_paths_add_no_metric_series(client):
+    rng = random.Random(21)
+    routes = {r.uri_template for r in walk_routes(client.app)}
+    for path in [*ROUTES, "/no-such-route"]:  # each route's one series for invented methods
+        client.simulate_request(invented_method(rng), path, headers=auth())
+    client.simulate_get("/no-such-route")
+    series(client)  # the scrape's own series exist from now on
+    before = series(client)
+
+    for _ in range(50):
+        method = invented_method(rng)
+        client.simulate_request(method, rng.choice(ROUTES), headers=auth())
+        client.simulate_request(method, f"/{invented_method(rng).lower()}/{rng.random()}")
+        client.simulate_get(f"/nope-{rng.random()}")
+    after = series(client)
+
+    assert len(after) == len(before)
+    for labels in after:
+        assert labels["route"] in routes | {metrics.UNMATCHED_ROUTE}, labels
+        assert labels["method"] in metrics.HTTP_METHODS | {metrics.OTHER}, labels
+        assert labels.get("status", "200").isdigit(), labels
+
+
+def walk_routes(app) -> list:
+    found, nodes = [], list(app._router._roots)
+    while nodes:
+        node = nodes.pop()
+        if node.resource is not None:
+            found.append(node)
+        nodes += node.children
+    return found
+
+
+@pytest.mark.filterwarnings("ignore::wsgiref.validate.WSGIWarning")
+@pytest.mark.parametrize("path", ["/webhooks/nhanh", "/jobs", "/queues/deploy/dead"])
+def test_an_invented_method_is_405_json_with_allow_and_enqueues_nothing(client, live_redis,
+                                                                       path):
+    result = client.simulate_request("XQWERTYUIOP", path, body=inventory_body(["SKU-0"]),
+                                     headers={"Content-Type": "application/json", **auth()})
+
+    assert result.status_code == 405, result.text
+    assert result.json["error"] == "method_not_allowed" and result.json["message"]
+    assert "XQWERTYUIOP" not in result.text
+    assert "OPTIONS" in result.headers["Allow"] and len(result.headers["Allow"].split(",")) > 1
+    assert stored_keys(live_redis) == 0
+
+
+@pytest.mark.filterwarnings("ignore::wsgiref.validate.WSGIWarning")
+def test_a_method_that_is_not_an_http_token_is_400_json(client, live_redis):
+    result = client.simulate_request("G\u00e9T", "/jobs", headers=auth())
+
+    assert (result.status_code, result.json["error"]) == (400, "bad_request")
+    assert "HTTP method" in result.json["message"]
+    assert stored_keys(live_redis) == 0
