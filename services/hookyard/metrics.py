@@ -110,7 +110,7 @@ shopify_throttled_total = Counter(
 sync_items_total = Counter(
     "hookyard_sync_items_total",
     "Synced items by kind (inventory, customer) and outcome (applied, skipped_no_mapping, "
-    "superseded, unchanged).",
+    "skipped_ambiguous_match: contacts of no single Shopify customer, superseded, unchanged).",
     ["kind", "outcome"],
 )
 shopify_bulk_operations_total = Counter(
