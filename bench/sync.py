@@ -249,7 +249,8 @@ class Bench:
         forget = [keys.shopify_cache(SHOP, cache) for cache in
                   ("inventory-item", "customer", "customer-phone", "customer-email")]
         forget += [key for kind in KINDS for key in (keys.catalog_snapshot(SHOP, kind),
-                                                     keys.mapping_misses(SHOP, kind))]
+                                                     keys.mapping_misses(SHOP, kind),
+                                                     keys.mapping_ambiguities(SHOP, kind))]
         self.state.delete(*forget)
         self.sandbox.reset_stats(SHOP)
         load_before = os.getloadavg()[0]

@@ -31,7 +31,11 @@ from hookyard import keys
 from hookyard.errors import HookyardError
 
 MAX_FIELD_LENGTH = 200
-CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+CURSOR = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+"""A stream id, the cursor ``GET /audit`` hands out. ASCII digits only: ``\\d`` also takes other
+scripts' digits, which Redis refuses."""
+MAX_ID_PART = 2**64 - 1
+"""Both halves of a stream id are unsigned 64-bit integers; Redis refuses larger ones."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,18 @@ def _entry(stream_id: bytes | str, fields: dict[Any, Any]) -> AuditEntry:
         job_id=values.get("job_id", ""), outcome=values.get("outcome", ""),
         error=values.get("error", ""), shop=values.get("shop", ""),
         request_id=values.get("request_id", ""))
+
+
+def parse_cursor(cursor: str) -> tuple[int, int]:
+    """A cursor's stream id as (milliseconds, sequence); ``ValueError`` unless it is a stream id
+    Redis takes: ``<ms>-<seq>``, each of ASCII digits and at most ``MAX_ID_PART``."""
+    match = CURSOR.fullmatch(cursor)
+    if match is None:
+        raise ValueError("malformed cursor")
+    ms, seq = int(match[1]), int(match[2])
+    if ms > MAX_ID_PART or seq > MAX_ID_PART:
+        raise ValueError("cursor out of range")
+    return ms, seq
 
 
 class AuditLog:
@@ -120,9 +136,12 @@ class AuditLog:
         """Up to ``limit`` entries, newest first, older than ``cursor`` when given (an entry id
         from a previous page); and the cursor of the next page, or None. ``ValueError`` on a
         malformed cursor."""
-        if cursor is not None and not CURSOR.match(cursor):
-            raise ValueError("malformed cursor")
-        newest = f"({cursor}" if cursor else "+"
+        newest = "+"
+        if cursor is not None:
+            ms, seq = parse_cursor(cursor)
+            if (ms, seq) == (0, 0):
+                return [], None  # nothing is older than the smallest id (and Redis refuses "(0-0")
+            newest = f"({ms}-{seq}"
         rows = self.client.xrevrange(keys.audit_log(), max=newest,
                                      min=f"{self._oldest_kept_ms()}-0", count=limit)
         entries = [_entry(sid, fields) for sid, fields in rows]

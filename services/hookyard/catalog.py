@@ -72,6 +72,15 @@ class Export:
     query: str
     targets: tuple[str, ...]
     index: IndexRow
+    ambiguous: str | None = None
+    """None: when rows give one field different values, the first row's wins (a SKU on several
+    variants). Else the field holds this marker instead: a key two rows share identifies
+    neither (a phone two customers have)."""
+    drops: tuple[str, ...] = ()
+    """Caches derived from earlier snapshots, emptied when this one is swapped in."""
+    version: int = 1
+    """Changes when ``index`` writes different fields; a snapshot loaded by another version is
+    not fresh, so the first worker to see it loads it again."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +95,11 @@ class Snapshot:
     operation_started_ms: int | None = None
     failed_at_ms: int | None = None
     error: str | None = None
+    version: int = 1
+    """``Export.version`` of the loaded snapshot (1 before versions were recorded)."""
 
-    def fresh(self, now_ms: int, refresh_seconds: int) -> bool:
-        return (self.completed_at_ms is not None
+    def fresh(self, now_ms: int, refresh_seconds: int, version: int = 1) -> bool:
+        return (self.completed_at_ms is not None and self.version == version
                 and now_ms - self.completed_at_ms < refresh_seconds * 1000)
 
     def cooling_down(self, now_ms: int, retry_seconds: int) -> bool:
@@ -110,17 +121,19 @@ def read_snapshot(client: redis.Redis, shop_id: str, kind: str) -> Snapshot:
     return Snapshot(completed_at_ms=number("completed_at_ms"), rows=number("rows") or 0,
                     load_ms=number("load_ms"), operation_id=raw.get("operation_id") or None,
                     operation_started_ms=number("operation_started_ms"),
-                    failed_at_ms=number("failed_at_ms"), error=raw.get("error"))
+                    failed_at_ms=number("failed_at_ms"), error=raw.get("error"),
+                    version=number("version") or 1)
 
 
-def needs_prefill(runtime: Runtime, shop: ShopConfig, kind: str, misses: int) -> bool:
+def needs_prefill(runtime: Runtime, shop: ShopConfig, kind: str, misses: int, *,
+                  version: int = 1) -> bool:
     """Whether a batch missing ``misses`` mappings of ``kind`` should load a snapshot: enough
-    misses for a bulk round trip to pay off, and no fresh snapshot to trust."""
+    misses for a bulk round trip to pay off, and no fresh snapshot (of ``version``) to trust."""
     minimum = runtime.settings.catalog_prefill_min_misses
     if not minimum or misses < minimum:
         return False
     snapshot = read_snapshot(runtime.state, shop.id, kind)
-    return not snapshot.fresh(now_ms(), runtime.settings.catalog_refresh_seconds)
+    return not snapshot.fresh(now_ms(), runtime.settings.catalog_refresh_seconds, version)
 
 
 def ensure_snapshot(runtime: Runtime, shop: ShopConfig, export: Export, *,
@@ -142,7 +155,7 @@ def ensure_snapshot(runtime: Runtime, shop: ShopConfig, export: Export, *,
                   ttl_seconds=settings.heartbeat_timeout_seconds, wait_seconds=wait)
     while True:
         snapshot = read_snapshot(state, shop.id, export.kind)
-        if snapshot.fresh(now_ms(), settings.catalog_refresh_seconds):
+        if snapshot.fresh(now_ms(), settings.catalog_refresh_seconds, export.version):
             return "fresh"
         if snapshot.cooling_down(now_ms(), settings.catalog_retry_seconds):
             return "cooldown"
@@ -155,7 +168,7 @@ def ensure_snapshot(runtime: Runtime, shop: ShopConfig, export: Export, *,
         time.sleep(LEASE_POLL_SECONDS)
     try:
         snapshot = read_snapshot(state, shop.id, export.kind)  # it may have changed meanwhile
-        if snapshot.fresh(now_ms(), settings.catalog_refresh_seconds):
+        if snapshot.fresh(now_ms(), settings.catalog_refresh_seconds, export.version):
             return "fresh"
         if snapshot.cooling_down(now_ms(), settings.catalog_retry_seconds):
             return "cooldown"
@@ -244,16 +257,18 @@ def _replace_caches(runtime: Runtime, shop: ShopConfig, export: Export,
     rows = 0
     try:
         pipe = state.pipeline(transaction=False)
+        written: list[tuple[str, str, str]] = []
         for row in iter_bulk_rows(operation.url,
                                   connect_timeout_seconds=settings.shopify_timeout_seconds,
                                   read_timeout_seconds=settings.shopify_timeout_seconds,
                                   deadline=deadline):
             rows += 1
             for target, field, value in export.index(row):
-                pipe.hsetnx(loading[target], field, value)  # first variant of a SKU wins
+                pipe.hsetnx(loading[target], field, value)  # the first row's value stays
+                written.append((loading[target], field, value))
             if len(pipe) >= WRITE_CHUNK:
-                _flush(pipe, loading.values())
-        _flush(pipe, loading.values())
+                _flush(state, pipe, loading.values(), written, export.ambiguous)
+        _flush(state, pipe, loading.values(), written, export.ambiguous)
         filled = {target for target, key in loading.items() if state.exists(key)}
         completed = now_ms()
         swap = state.pipeline(transaction=True)
@@ -264,10 +279,13 @@ def _replace_caches(runtime: Runtime, shop: ShopConfig, export: Export,
                 swap.persist(cache)
             else:
                 swap.unlink(cache)
+        for derived in export.drops:
+            swap.unlink(keys.shopify_cache(shop.id, derived))
         record = keys.catalog_snapshot(shop.id, export.kind)
         swap.hset(record, mapping={"completed_at_ms": completed, "rows": rows,
                                    "load_ms": completed - started_ms,
-                                   "loaded_operation_id": operation.id})
+                                   "loaded_operation_id": operation.id,
+                                   "version": export.version})
         swap.hdel(record, "operation_id", "operation_started_ms", "failed_at_ms", "error")
         swap.execute()
     except BaseException:
@@ -279,10 +297,27 @@ def _replace_caches(runtime: Runtime, shop: ShopConfig, export: Export,
     return rows
 
 
-def _flush(pipe: Any, loading: Iterable[str]) -> None:
+def _flush(state: redis.Redis, pipe: Any, loading: Iterable[str],
+           written: list[tuple[str, str, str]], ambiguous: str | None) -> None:
+    """Send the queued cache writes (``written``: the ``HSETNX``es among them, in order), then,
+    with an ``ambiguous`` marker, put it in every field a row of another value had set first.
+    Empties ``written``."""
     for key in loading:
         pipe.expire(key, LOADING_TTL_SECONDS)
-    pipe.execute()
+    results = pipe.execute()
+    if ambiguous is not None:
+        kept = [entry for entry, result in zip(written, results, strict=False) if not result]
+        if kept:  # a field set before: by another row (rare), so one more round trip
+            check = state.pipeline(transaction=False)
+            for key, field, _value in kept:
+                check.hget(key, field)
+            mark = state.pipeline(transaction=False)
+            for (key, field, value), current in zip(kept, check.execute(), strict=True):
+                if current is not None and current.decode() != value:
+                    mark.hset(key, field, ambiguous)
+            if len(mark):
+                mark.execute()
+    written.clear()
 
 
 def _record_failure(state: redis.Redis, record: str, error: str, *,

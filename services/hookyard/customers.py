@@ -1,28 +1,40 @@
 """Customer sync: a Nhanh.vn customer's total spent, in a Shopify customer metafield.
 
 A job is one customer of one ``customerUpdate`` delivery; its field is the Nhanh customer id.
-The Shopify customer is found by mobile, then email, and cached per shop under the Nhanh id:
-first in the shop's contact index (phone and email -> customer), which a bulk export of every
-customer fills when a batch misses many (``hookyard.catalog``), else through lookups (many per
-call); a customer Shopify does not know is not looked up again for a while. Writes use
-``metafieldsSet`` (up to 25 a call; namespace and key are settings).
-Coalescing rules are in ``hookyard.batching``. A customer Shopify does not know ends
-``succeeded`` with result ``skipped: no mapping``.
+Writes use ``metafieldsSet`` (up to 25 a call; namespace and key are settings). Coalescing rules
+are in ``hookyard.batching``.
+
+**Matching never guesses.** The customer's contacts (its mobile in E.164 and its email,
+lowercased: ``hookyard.contacts``) are each resolved to the Shopify customers that have exactly
+that phone or email: from the shop's contact index (filled by a bulk export of every customer,
+``hookyard.catalog``, which marks a phone or email two customers share as ambiguous), else from
+the negative caches (recently not found, or found on several customers), else by lookups
+(Shopify's search, many contacts per call, every page read, only exact matches kept). The
+customer is written only when its contacts point to exactly one Shopify customer between them.
+Otherwise the job ends ``succeeded`` with ``skipped`` and a ``reason``: ``no mapping`` (nobody
+has them, or the mobile cannot be normalised) or ``ambiguous match`` (a contact several
+customers have, or a phone and an email of different customers). A match is cached under the
+Nhanh id *and* the contacts it was made by, so new contact details are matched afresh; a new
+snapshot empties that cache.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from hookyard import batching, catalog, keys, metrics
+from hookyard.contacts import e164, email_key
 from hookyard.negative_cache import NegativeCache
 from hookyard.runtime import Runtime
 from hookyard.shopify.operations import (
     MAX_METAFIELDS,
+    MAX_PAGE_SIZE,
+    Executor,
     MetafieldInput,
-    find_customers,
+    search_customers,
     set_metafields,
 )
 from hookyard.shopify_access import client_for
@@ -30,11 +42,21 @@ from hookyard.shops import ShopConfig
 
 KIND = "customer"
 MAX_JOBS_PER_BATCH = 100
-LOOKUP_CHUNK = 10
+LOOKUP_CHUNK = 20
+"""Contacts (phones and emails) looked up per Shopify search."""
 PHONE_INDEX = "customer-phone"
-"""``keys.shopify_cache`` kind: ``phone_key`` of a Shopify customer's phone -> its GID."""
+"""``keys.shopify_cache`` kind: a Shopify customer's phone in E.164 -> its GID (or
+``AMBIGUOUS``)."""
 EMAIL_INDEX = "customer-email"
-"""``keys.shopify_cache`` kind: lowercased email -> Shopify customer GID."""
+"""``keys.shopify_cache`` kind: lowercased email -> Shopify customer GID (or ``AMBIGUOUS``)."""
+AMBIGUOUS = "ambiguous"
+"""What a contact several Shopify customers have resolves to (never a GID)."""
+NO_MATCH = ""
+"""What a contact no Shopify customer has resolves to."""
+UNREAD = "unread"
+"""A contact whose search answered more customers than one lookup reads: not matched."""
+SKIPPED = {"skipped_no_mapping": "no mapping", "skipped_ambiguous_match": "ambiguous match"}
+"""Outcome of an entry that writes nothing -> the job result's ``skipped``."""
 
 
 @dataclass
@@ -43,34 +65,51 @@ class Entry:
     seq: int
     nhanh_id: str
     mobile: str | None
+    """As sent."""
     email: str | None
+    """As sent."""
     total_spent: str
     customer: str | None = None
     outcome: str = "pending"
+    reason: str | None = None
     before: str | None = None
 
+    @property
+    def phone(self) -> str | None:
+        return e164(self.mobile)
 
-def phone_key(phone: str | None) -> str | None:
-    """Last 9 digits: Nhanh sends 0912..., Shopify stores +84912..."""
-    digits = re.sub(r"\D", "", phone or "")
-    return digits[-9:] if len(digits) >= 9 else None
+    @property
+    def contacts(self) -> list[str]:
+        """The contacts matched by: ``phone:<E.164>`` and ``email:<lowercased>``."""
+        phone, email = self.phone, email_key(self.email)
+        return ([f"phone:{phone}"] if phone else []) + ([f"email:{email}"] if email else [])
+
+    @property
+    def match_key(self) -> str:
+        """The Nhanh id with the contacts a match was made by (the match cache's field)."""
+        return f"{self.nhanh_id}|{self.phone or ''}|{email_key(self.email) or ''}"
 
 
-def phone_forms(phone: str) -> list[str]:
-    """The number as sent and in E.164 (Vietnamese 0xxxxxxxxx -> +84xxxxxxxxx), for lookups."""
-    forms = [phone]
-    digits = re.sub(r"\D", "", phone)
-    if digits.startswith("0") and len(digits) == 10:
-        forms.append("+84" + digits[1:])
-    elif digits.startswith("84") and not phone.startswith("+"):
-        forms.append("+" + digits)
-    return forms
+TOTAL_SPENT_DECIMALS = Decimal("1e-9")
+"""``number_decimal`` keeps at most 9 digits after the point."""
+
+
+def decimal_text(value: int | float) -> str:
+    """``totalSpent`` as ``number_decimal`` text: an integer as is; a float in plain digits
+    (never an exponent, as Python writes ``1e-05``), rounded to 9 decimals when its shortest
+    form has more (``0.30000000000000004`` -> ``0.3``)."""
+    text = repr(value)
+    if isinstance(value, int) or ("e" not in text and len(text.partition(".")[2]) <= 9):
+        return text
+    plain = format(Decimal(text).quantize(TOTAL_SPENT_DECIMALS), "f").rstrip("0").rstrip(".")
+    return "0" if plain == "-0" else plain
 
 
 def _index_customer(row: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """A ``customers`` export row as contact index entries, normalised like the lookups."""
+    """A ``customers`` export row as contact index entries. Shopify stores phones in E.164, so a
+    stored phone is never read as a national number."""
     entries = []
-    phone, email = phone_key(row.get("phone")), (row.get("email") or "").lower()
+    phone, email = e164(row.get("phone"), national=False), email_key(row.get("email"))
     if phone:
         entries.append((PHONE_INDEX, phone, str(row["id"])))
     if email:
@@ -80,7 +119,10 @@ def _index_customer(row: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 CUSTOMER_EXPORT = catalog.Export(
     kind=KIND, query="{ customers { edges { node { id email phone } } } }",
-    targets=(PHONE_INDEX, EMAIL_INDEX), index=_index_customer)
+    targets=(PHONE_INDEX, EMAIL_INDEX), index=_index_customer, ambiguous=AMBIGUOUS,
+    drops=(KIND,), version=2)
+"""Version 2: phones in E.164 and shared contacts marked (version 1 keyed phones by their last 9
+digits, so ``0912...`` of one country met ``+44912...`` of another)."""
 
 
 def sync_customer(runtime: Runtime, record: dict[str, Any]) -> Any:
@@ -88,71 +130,154 @@ def sync_customer(runtime: Runtime, record: dict[str, Any]) -> Any:
                                 apply=apply_customers)
 
 
-def _resolve(runtime: Runtime, shop: ShopConfig, client: Any, entries: list[Entry]) -> None:
+def _resolve(runtime: Runtime, shop: ShopConfig, client: Executor, entries: list[Entry]) -> None:
+    """Set each entry's ``customer``, or its skip ``outcome`` and ``reason``."""
+    usable = []
+    for entry in entries:
+        if entry.contacts:
+            usable.append(entry)
+        else:
+            _skip(entry, "skipped_no_mapping", _no_contact_reason(entry))
     cache = keys.shopify_cache(shop.id, KIND)
-    ids = sorted({e.nhanh_id for e in entries})
-    cached = dict(zip(ids, runtime.state.hmget(cache, ids), strict=True)) if ids else {}
-    for entry in entries:
-        value = cached.get(entry.nhanh_id)
-        entry.customer = value.decode() if value is not None else None
-    unresolved = [e for e in entries if e.customer is None and (e.mobile or e.email)]
-    misses = NegativeCache(runtime.state, keys.mapping_misses(shop.id, KIND),
-                           ttl_seconds=runtime.settings.mapping_negative_ttl_seconds)
-    unknown = misses.known_missing(_miss_key(e) for e in unresolved)
-    unresolved = [e for e in unresolved if _miss_key(e) not in unknown]
-    if not unresolved:
-        return
-    if catalog.needs_prefill(runtime, shop, KIND, len({e.nhanh_id for e in unresolved})):
-        catalog.ensure_snapshot(runtime, shop, CUSTOMER_EXPORT)
-    learned = _from_index(runtime, shop, unresolved)
-    unresolved = [e for e in unresolved if e.customer is None]
-    not_found: list[str] = []
-    for start in range(0, len(unresolved), LOOKUP_CHUNK):
-        chunk = unresolved[start : start + LOOKUP_CHUNK]
-        phones = [form for e in chunk if e.mobile for form in phone_forms(e.mobile)]
-        matches = find_customers(client, phones=phones,
-                                 emails=[e.email for e in chunk if e.email],
-                                 first=min(250, 2 * len(chunk)))
-        by_phone = {phone_key(m.get("phone")): m["id"] for m in matches if m.get("phone")}
-        by_email = {(m.get("email") or "").lower(): m["id"] for m in matches if m.get("email")}
-        for entry in chunk:
-            found = by_phone.get(phone_key(entry.mobile)) if entry.mobile else None
-            found = found or (by_email.get(entry.email.lower()) if entry.email else None)
-            if found:
-                entry.customer = str(found)
-                learned[entry.nhanh_id] = entry.customer
-            elif entry.nhanh_id not in learned:
-                not_found.append(_miss_key(entry))
-    if learned:
-        runtime.state.hset(cache, mapping=learned)
-    misses.add(not_found)
-    for entry in entries:
-        entry.customer = entry.customer or learned.get(entry.nhanh_id)
-
-
-def _miss_key(entry: Entry) -> str:
-    """A customer not found is remembered with the contact it was looked up by, so new
-    contact details are looked up again at once."""
-    return f"{entry.nhanh_id}|{entry.mobile or ''}|{(entry.email or '').lower()}"
-
-
-def _from_index(runtime: Runtime, shop: ShopConfig, entries: list[Entry]) -> dict[str, str]:
-    """Resolve ``entries`` from the contact index (phone first, then email, as the lookups);
-    sets ``entry.customer`` and returns Nhanh id -> customer GID for those found."""
-    phones = [phone_key(e.mobile) or "" for e in entries]
-    emails = [(e.email or "").lower() for e in entries]
-    pipe = runtime.state.pipeline(transaction=False)
-    pipe.hmget(keys.shopify_cache(shop.id, PHONE_INDEX), phones)
-    pipe.hmget(keys.shopify_cache(shop.id, EMAIL_INDEX), emails)
-    by_phone, by_email = pipe.execute()
-    learned: dict[str, str] = {}
-    for entry, phone, phone_hit, email, email_hit in zip(entries, phones, by_phone, emails,
-                                                          by_email, strict=True):
-        hit = (phone_hit if phone else None) or (email_hit if email else None)
+    match_keys = sorted({e.match_key for e in usable})
+    cached = dict(zip(match_keys, runtime.state.hmget(cache, match_keys), strict=True)) \
+        if match_keys else {}
+    pending = []
+    for entry in usable:
+        hit = cached.get(entry.match_key)
         if hit is not None:
             entry.customer = hit.decode()
-            learned[entry.nhanh_id] = entry.customer
-    return learned
+        else:
+            pending.append(entry)
+    if not pending:
+        return
+    known = _from_index(runtime, shop, {c for e in pending for c in e.contacts})
+    ttl = runtime.settings.mapping_negative_ttl_seconds
+    misses = NegativeCache(runtime.state, keys.mapping_misses(shop.id, KIND), ttl_seconds=ttl)
+    shared = NegativeCache(runtime.state, keys.mapping_ambiguities(shop.id, KIND),
+                           ttl_seconds=ttl)
+    unknown = _still_unknown(pending, known)
+    known.update(dict.fromkeys(misses.known_missing(unknown), NO_MATCH))
+    known.update(dict.fromkeys(shared.known_missing(unknown), AMBIGUOUS))
+    unknown = _still_unknown(pending, known)
+    if catalog.needs_prefill(runtime, shop, KIND, len(unknown),
+                             version=CUSTOMER_EXPORT.version):
+        catalog.ensure_snapshot(runtime, shop, CUSTOMER_EXPORT)
+        known.update(_from_index(runtime, shop, set(unknown)))
+        unknown = _still_unknown(pending, known)
+    if unknown:
+        found = look_up_contacts(client, unknown)
+        known.update(found)
+        misses.add(c for c, match in found.items() if match == NO_MATCH)
+        shared.add(c for c, match in found.items() if match == AMBIGUOUS)
+    learned = {}
+    for entry in pending:
+        _decide(entry, known)
+        if entry.customer is not None:
+            learned[entry.match_key] = entry.customer
+    if learned:
+        runtime.state.hset(cache, mapping=learned)
+
+
+def _still_unknown(entries: list[Entry], known: Mapping[str, str]) -> list[str]:
+    """Contacts not resolved yet, of entries not already ambiguous through another contact."""
+    wanted: dict[str, None] = {}
+    for entry in entries:
+        if any(known.get(c) in (AMBIGUOUS, UNREAD) for c in entry.contacts):
+            continue
+        wanted.update((c, None) for c in entry.contacts if c not in known)
+    return sorted(wanted)
+
+
+def _from_index(runtime: Runtime, shop: ShopConfig, contacts: Iterable[str]) -> dict[str, str]:
+    """The contacts the contact index knows: contact -> customer GID or ``AMBIGUOUS``."""
+    phones = sorted(c for c in contacts if c.startswith("phone:"))
+    emails = sorted(c for c in contacts if c.startswith("email:"))
+    if not phones and not emails:
+        return {}
+    pipe = runtime.state.pipeline(transaction=False)
+    pipe.hmget(keys.shopify_cache(shop.id, PHONE_INDEX), [c[6:] for c in phones] or [""])
+    pipe.hmget(keys.shopify_cache(shop.id, EMAIL_INDEX), [c[6:] for c in emails] or [""])
+    by_phone, by_email = pipe.execute()
+    return {contact: hit.decode()
+            for contact, hit in [*zip(phones, by_phone, strict=False),
+                                 *zip(emails, by_email, strict=False)]
+            if hit is not None}
+
+
+def look_up_contacts(client: Executor, contacts: list[str]) -> dict[str, str]:
+    """Each contact -> the one Shopify customer with exactly that phone or email, ``NO_MATCH``,
+    ``AMBIGUOUS`` or ``UNREAD``. Shopify's search may answer more than exact matches, so every
+    page is read and only exact ones count."""
+    resolved: dict[str, str] = {}
+    for start in range(0, len(contacts), LOOKUP_CHUNK):
+        chunk = contacts[start:start + LOOKUP_CHUNK]
+        search = search_customers(
+            client, phones=[c[6:] for c in chunk if c.startswith("phone:")],
+            emails=[c[6:] for c in chunk if c.startswith("email:")],
+            first=min(MAX_PAGE_SIZE, 2 * len(chunk)))
+        holders: dict[str, set[str]] = {c: set() for c in chunk}
+        for customer in search.customers:
+            for contact in _contacts_of(customer):
+                if contact in holders:
+                    holders[contact].add(str(customer["id"]))
+        for contact, ids in holders.items():
+            if len(ids) > 1:
+                resolved[contact] = AMBIGUOUS
+            elif not search.complete:
+                resolved[contact] = UNREAD
+            else:
+                resolved[contact] = ids.pop() if ids else NO_MATCH
+    return resolved
+
+
+def _contacts_of(customer: Mapping[str, Any]) -> list[str]:
+    """A Shopify customer's contacts, normalised as ``Entry.contacts``."""
+    phone = e164(customer.get("phone"), national=False)
+    email = email_key(customer.get("email"))
+    return ([f"phone:{phone}"] if phone else []) + ([f"email:{email}"] if email else [])
+
+
+def _decide(entry: Entry, known: Mapping[str, str]) -> None:
+    """Match ``entry`` if its contacts resolve to one customer between them, else skip it."""
+    matches = {c: known.get(c, NO_MATCH) for c in entry.contacts}
+    for contact, match in matches.items():
+        if match == AMBIGUOUS:
+            return _skip(entry, "skipped_ambiguous_match",
+                         f"{_describe(contact)} belongs to more than one Shopify customer; "
+                         "Hookyard does not guess which (give each a distinct one in Shopify)")
+        if match == UNREAD:
+            return _skip(entry, "skipped_ambiguous_match",
+                         f"Shopify's search for {_describe(contact)} answered more customers "
+                         "than one lookup reads; not matched")
+    ids = {match for match in matches.values() if match != NO_MATCH}
+    if len(ids) > 1:
+        return _skip(entry, "skipped_ambiguous_match",
+                     " and ".join(_describe(c) for c in matches) + " belong to different "
+                     "Shopify customers; Hookyard does not guess which")
+    if ids:
+        entry.customer = ids.pop()
+        return None
+    reason = "no Shopify customer has " + " or ".join(_describe(c) for c in matches)
+    if entry.mobile and entry.phone is None:
+        reason += "; " + _no_contact_reason(entry)
+    return _skip(entry, "skipped_no_mapping", reason)
+
+
+def _skip(entry: Entry, outcome: str, reason: str) -> None:
+    entry.customer, entry.outcome, entry.reason = None, outcome, reason
+
+
+def _describe(contact: str) -> str:
+    kind, _, value = contact.partition(":")
+    return f"{kind} {value}"
+
+
+def _no_contact_reason(entry: Entry) -> str:
+    if entry.mobile and entry.phone is None:
+        return (f"mobile {entry.mobile!r} cannot be read as one phone number (E.164 '+<country>"
+                "...' or Vietnamese '0...', docs/sync.md), so it matches nobody")
+    return "no mobile or email to match by"
 
 
 def apply_customers(runtime: Runtime, shop: ShopConfig,
@@ -163,7 +288,7 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
         entries.append(Entry(job_id=record["id"], seq=int(record.get("seq") or 0),
                              nhanh_id=str(customer["id"]), mobile=customer.get("mobile"),
                              email=customer.get("email"),
-                             total_spent=str(customer["totalSpent"])))
+                             total_spent=decimal_text(customer["totalSpent"])))
     client = client_for(runtime, shop)
     _resolve(runtime, shop, client, entries)
     versions = batching.field_versions(runtime, shop, KIND, sorted({e.nhanh_id for e in entries}))
@@ -171,9 +296,7 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
     for entry in entries:
         accepted, applied, value = versions[entry.nhanh_id]
         entry.before = value
-        if entry.customer is None:
-            entry.outcome = "skipped_no_mapping"
-        else:
+        if entry.customer is not None:  # else _resolve set why it is skipped
             batching.coalesce(entry, entry.nhanh_id, accepted, applied, newest)
     to_write = [e for e in newest.values() if e.outcome == "applied"]
     settings = runtime.settings
@@ -198,6 +321,8 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
         elif entry.outcome == "superseded":
             outcomes[entry.job_id] = batching.ItemOutcome("superseded", {"items": [log]})
         else:
+            log["reason"] = entry.reason
             outcomes[entry.job_id] = batching.ItemOutcome(
-                "succeeded", {"skipped": "no mapping", "items": [log]})
+                "succeeded", {"skipped": SKIPPED[entry.outcome], "reason": entry.reason,
+                              "items": [log]})
     return outcomes

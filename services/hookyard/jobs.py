@@ -518,12 +518,6 @@ class JobStore:
                 break
         return found, next_cursor
 
-    def dead(self, queue: str, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Failed (dead) jobs of ``queue``, newest first."""
-        ids = [m.decode() for m in self.state.zrevrange(keys.jobs_in_state(queue, "failed"), 0,
-                                                        limit - 1)]
-        return [r for r in self.get_many(ids) if r is not None]
-
     def queue_stats(self, queues: Iterable[str] = QUEUES) -> dict[str, dict[str, Any]]:
         """Per queue: waiting, delayed, in_flight, dead, succeeded, failed, oldest waiting age,
         consumers and healthy. Two pipelined round trips for all queues."""

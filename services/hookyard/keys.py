@@ -132,6 +132,12 @@ def mapping_misses(shop: str, kind: str) -> str:
     return f"{STATE_PREFIX}:shopify:miss:{shop}:{kind}"
 
 
+def mapping_ambiguities(shop: str, kind: str) -> str:
+    """Sorted set of one shop's lookups of ``kind`` that found more than one match (the key
+    looked up, by when that entry expires, in ms): not matched, nor looked up again until then."""
+    return f"{STATE_PREFIX}:shopify:ambiguous:{shop}:{kind}"
+
+
 def catalog_snapshot(shop: str, kind: str) -> str:
     """Hash describing one shop's bulk export of ``kind`` (inventory, customer):
     ``completed_at_ms``, ``rows``, ``loaded_operation_id``; while one runs ``operation_id`` and

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,12 +29,32 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+                          "CONNECT"})
+"""The ``method`` label's values besides ``other``: RFC 9110's methods and PATCH."""
+OTHER = "other"
+UNMATCHED_ROUTE = "unmatched"
+"""The ``route`` label of every request no route template matched."""
+_HTTP_STATUSES = frozenset(int(s) for s in HTTPStatus)
+
+
+def http_method_label(method: str) -> str:
+    """``method`` if it is one of ``HTTP_METHODS``, else ``other``: the method is whatever the
+    client sent, and each new label value would add a series per metric for good."""
+    return method if method in HTTP_METHODS else OTHER
+
+
+def http_status_label(status: int) -> str:
+    """The status code as text if it is a registered HTTP status, else ``other``."""
+    return str(status) if status in _HTTP_STATUSES else OTHER
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 http_requests_total = Counter(
     "hookyard_http_requests_total",
-    "HTTP requests answered by ingest, by route template, method and status code.",
+    "HTTP requests answered by ingest, by route template (unmatched: no route), method (other: "
+    "not a standard one) and status code.",
     ["route", "method", "status"],
 )
 http_request_duration_seconds = Histogram(
@@ -89,7 +110,7 @@ shopify_throttled_total = Counter(
 sync_items_total = Counter(
     "hookyard_sync_items_total",
     "Synced items by kind (inventory, customer) and outcome (applied, skipped_no_mapping, "
-    "superseded, unchanged).",
+    "skipped_ambiguous_match: contacts of no single Shopify customer, superseded, unchanged).",
     ["kind", "outcome"],
 )
 shopify_bulk_operations_total = Counter(

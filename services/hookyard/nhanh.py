@@ -24,6 +24,12 @@ HANDSHAKE_EVENT = "webhooksEnabled"
 MAX_PRODUCTS = 100
 MAX_CUSTOMERS = 100
 QUANTITY_FIELDS = ("remain", "shipping", "holding", "damage", "available")
+MAX_QUANTITY = 1_000_000_000
+"""Shopify's bound on an inventory quantity, either sign (``inventorySetQuantities`` answers
+``INVALID_QUANTITY_TOO_HIGH`` / ``_TOO_LOW`` past it; GraphQL's ``Int`` is 32-bit anyway)."""
+MAX_TOTAL_SPENT = 10**13
+"""Exclusive bound on ``abs(totalSpent)``: the ``number_decimal`` metafield holds at most 13
+digits before the decimal point (+/-9999999999999.999999999)."""
 TOKEN_FIELD = "webhooksVerifyToken"  # noqa: S105 - a field name, not a secret
 
 
@@ -36,6 +42,13 @@ class Webhook:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_whole(value: Any) -> bool:
+    """A JSON integer. ``1.0`` is not one: JSON has no integer type of its own, but a sender
+    that writes a decimal point sends a measured or computed amount, and guessing how to round
+    it would write a quantity nobody sent (docs/security.md)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_id(value: Any) -> bool:
@@ -70,9 +83,17 @@ def _entries(data: Any, field: str, problems: _Problems) -> list[tuple[str, Any]
 
 
 def _check_quantities(entry: Mapping[str, Any], path: str, problems: _Problems) -> None:
+    """Each quantity present (null counts as absent) is a whole number Shopify can store."""
     for name in QUANTITY_FIELDS:
-        if name in entry and entry[name] is not None and not _is_number(entry[name]):
-            problems.add(f"{path}.{name}", "must be a number")
+        value = entry.get(name)
+        if value is None:
+            continue
+        if not _is_whole(value):
+            problems.add(f"{path}.{name}", "must be a whole number (a JSON integer, no decimal "
+                         "point)")
+        elif not -MAX_QUANTITY <= value <= MAX_QUANTITY:
+            problems.add(f"{path}.{name}", f"must be from {-MAX_QUANTITY} to {MAX_QUANTITY} "
+                         "(Shopify's limit on an inventory quantity)")
 
 
 def _inventory_items(data: Any, problems: _Problems) -> list[dict[str, Any]]:
@@ -127,8 +148,13 @@ def _customer_items(data: Any, problems: _Problems) -> list[dict[str, Any]]:
         if not _is_id(customer.get("id")):
             problems.add(f"{path}.id", "is required (string or integer)")
             continue
-        if not _is_number(customer.get("totalSpent")):
+        total_spent: Any = customer.get("totalSpent")
+        if not _is_number(total_spent):
             problems.add(f"{path}.totalSpent", "is required and must be a number")
+            continue
+        if not abs(total_spent) < MAX_TOTAL_SPENT:
+            problems.add(f"{path}.totalSpent", f"must be less than {MAX_TOTAL_SPENT} in size "
+                         "(Shopify's number_decimal holds 13 digits before the point)")
             continue
         for name in ("mobile", "email"):
             if customer.get(name) is not None and not isinstance(customer[name], str):

@@ -101,7 +101,8 @@ class SnapshotPrefiller:
         due = []
         for shop in self.shops:
             snapshot = catalog.read_snapshot(state, shop.id, self.export.kind)
-            if snapshot.completed_at_ms and snapshot.fresh(now, settings.catalog_refresh_seconds):
+            if snapshot.completed_at_ms and snapshot.fresh(now, settings.catalog_refresh_seconds,
+                                                           self.export.version):
                 due.append(snapshot.completed_at_ms + settings.catalog_refresh_seconds * 1000)
             elif snapshot.failed_at_ms and snapshot.cooling_down(now,
                                                                  settings.catalog_retry_seconds):

@@ -54,8 +54,12 @@ def parse_terms(query: str) -> list[tuple[str, str]]:
     return terms
 
 
+PHONE_FORMATTING = str.maketrans("", "", " -.()")
+
+
 def normalize_phone(phone: str) -> str:
-    """Digits with a leading ``+`` kept, so ``+84 90-123`` matches ``+8490123``."""
-    phone = phone.strip()
-    digits = "".join(c for c in phone if c.isdigit())
-    return ("+" if phone.startswith("+") else "") + digits
+    """The number without its formatting (spaces, ``-``, ``.``, brackets), so ``+84 90-123``
+    matches ``+8490123``. Nothing else is dropped or rewritten: ``+84 90123 x`` does not match
+    ``+8490123``, ``090123`` does not match ``+8490123`` (the sandbox must not find customers
+    Shopify's search would not)."""
+    return phone.strip().translate(PHONE_FORMATTING)

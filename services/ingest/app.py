@@ -16,7 +16,7 @@ from hookyard.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT
 from hookyard.settings import Settings
 from ingest.deploys import DeploysResource
 from ingest.errors import install_error_handling
-from ingest.middleware import RequestObservation
+from ingest.middleware import InventedMethods, RequestObservation
 from ingest.openapi import OpenApiResource
 from ingest.probes import HealthResource, MetricsResource, ReadyResource
 from ingest.status_api import (
@@ -56,7 +56,7 @@ def create_app(settings: Settings, *, jobs: JobStore,
     if not settings.nhanh_tokens:
         raise SettingsError("HOOKYARD_NHANH_TOKENS must list at least one verify token for "
                             "ingest. Example: HOOKYARD_NHANH_TOKENS=tok-2026-a")
-    app = falcon.App(middleware=[RequestObservation()])
+    app = falcon.App(middleware=(RequestObservation(), InventedMethods()))
     app.req_options.auto_parse_form_urlencoded = False
     # Answers are encoded by orjson (C): every webhook answer is a JSON document.
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(

@@ -71,7 +71,11 @@ def serialize_falcon_error(req: falcon.Request, resp: falcon.Response,
     if status == 404:
         message = f"There is no {req.path!r} here; see /openapi.yaml for the routes."
     elif status == 405:
-        message = f"{req.method} is not allowed here; see the Allow header."
+        method = req.method if req.method in falcon.COMBINED_METHODS else "That method"
+        message = f"{method} is not allowed here; see the Allow header."
+    elif status == 400 and req.method not in falcon.COMBINED_METHODS:
+        message = ("That is not an HTTP method; send one of the methods each route takes "
+                   "(see /openapi.yaml).")
     headers = ex.headers or {}
     pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
     for name, value in pairs:

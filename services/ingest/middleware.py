@@ -1,11 +1,15 @@
-"""Per-request cross-cutting work: request id, access log and HTTP metrics."""
+"""Per-request cross-cutting work: request id, access log and HTTP metrics; invented HTTP
+methods."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
+from typing import Any
 
 import falcon
+import falcon.routing
 
 from hookyard import metrics
 from hookyard.ids import new_uuid4
@@ -16,7 +20,8 @@ log = logging.getLogger("hookyard.access")
 class RequestObservation:
     """Sets ``X-Request-Id``, logs one line per request (never headers or bodies) and records
     ``hookyard_http_requests_total`` / ``hookyard_http_request_duration_seconds`` by route
-    template (bounded), not by path."""
+    template, not by path, and by method and status from bounded sets (``metrics.
+    http_method_label``): no request, however invented its method or path, adds a series."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -28,13 +33,33 @@ class RequestObservation:
                          req_succeeded: bool) -> None:
         started = getattr(req.context, "started", None)
         elapsed = time.perf_counter() - started if started else 0.0
-        route = req.uri_template or "unmatched"
-        status = str(resp.status_code if hasattr(resp, "status_code") else resp.status)[:3]
-        metrics.http_requests_total.labels(route, req.method, status).inc()
-        metrics.http_request_duration_seconds.labels(route, req.method).observe(elapsed)
+        route = req.uri_template or metrics.UNMATCHED_ROUTE
+        code = resp.status_code if hasattr(resp, "status_code") else int(str(resp.status)[:3])
+        status = metrics.http_status_label(code)
+        method = metrics.http_method_label(req.method)
+        metrics.http_requests_total.labels(route, method, status).inc()
+        metrics.http_request_duration_seconds.labels(route, method).observe(elapsed)
         resp.set_header("X-Request-Id", getattr(req.context, "request_id", ""))
         if route not in ("/metrics", "/healthz", "/readyz"):
-            log.info("%s %s %s", req.method, route, status, extra={
-                "route": route, "method": req.method, "status": int(status),
+            log.info("%s %s %s", method, route, code, extra={
+                "route": route, "method": method, "status": code,
                 "duration_ms": round(elapsed * 1000, 2),
                 "request_id": getattr(req.context, "request_id", "")})
+
+
+METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""RFC 9110's ``token``, the syntax of a method name."""
+
+
+class InventedMethods:
+    """A request whose method Falcon does not know (``XQWERTYUIOP``) on a route that exists is
+    answered like a known method the route does not take: 405 with ``Allow`` (Falcon alone
+    answers 400 "Invalid HTTP method"). A method that is not even a token stays 400."""
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response,
+                         resource: object | None, params: dict[str, Any]) -> None:
+        if (resource is None or req.method in falcon.COMBINED_METHODS
+                or not METHOD_TOKEN.fullmatch(req.method)):
+            return
+        allowed = set(falcon.routing.map_http_methods(resource)) | {"OPTIONS"}
+        raise falcon.HTTPMethodNotAllowed(sorted(allowed))

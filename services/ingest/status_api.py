@@ -10,6 +10,7 @@ the audit log (``hookyard.audit``) together with the action, refused attempts in
 from __future__ import annotations
 
 import binascii
+import re
 from typing import Any
 
 import falcon
@@ -27,6 +28,10 @@ from ingest.auth import bearer_token, require_admin
 
 MAX_LIMIT = 500
 RATE_WINDOW_SECONDS = 60
+LIMIT = re.compile(r"[0-9]{1,4}")
+"""ASCII digits, few enough that ``int`` is cheap (``str.isdigit`` also takes ``²``, which
+``int`` refuses)."""
+BAD_CURSOR = "cursor is not one this API gave out; start without it."
 
 
 def _visible(record: dict[str, Any] | None, token: ApiToken, job_id: str) -> dict[str, Any]:
@@ -44,9 +49,21 @@ def _queue_param(value: str | None) -> str | None:
 
 def _limit_param(req: falcon.Request) -> int:
     limit_raw = req.get_param("limit") or "50"
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
+    if not LIMIT.fullmatch(limit_raw) or not 1 <= int(limit_raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}.")
     return int(limit_raw)
+
+
+def _page(jobs: JobStore, req: falcon.Request, *, queue: str | None, state: str | None,
+          shop: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of ``JobStore.list_jobs`` by the request's ``limit`` and ``cursor`` (400 for a
+    cursor this API did not hand out)."""
+    limit = _limit_param(req)
+    try:
+        return jobs.list_jobs(queue=queue, state=state, shop=shop, limit=limit,
+                              cursor=req.get_param("cursor"))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest(BAD_CURSOR) from None
 
 
 def audit_log(settings: Settings, jobs: JobStore) -> AuditLog:
@@ -121,13 +138,7 @@ class JobsResource(_Authenticated):
             if shop not in (None, token.shop):
                 raise NotFound(f"Shop {shop!r} is not visible to this token.")
             shop = token.shop
-        limit = _limit_param(req)
-        try:
-            records, cursor = self.jobs.list_jobs(queue=queue, state=state, shop=shop,
-                                                  limit=limit,
-                                                  cursor=req.get_param("cursor"))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            raise BadRequest("cursor is not one this API gave out; start without it.") from None
+        records, cursor = _page(self.jobs, req, queue=queue, state=state, shop=shop)
         resp.media = {"jobs": [public_view(r) for r in records], "next_cursor": cursor}
 
 
@@ -168,9 +179,9 @@ class DeadJobsResource(_Authenticated):
         require_admin(self.token(req))
         if queue not in QUEUES:
             raise NotFound(f"No queue {queue!r}; queues are {', '.join(QUEUES)}.")
-        limit = _limit_param(req)
-        resp.media = {"queue": queue,
-                      "jobs": [public_view(r) for r in self.jobs.dead(queue, limit=limit)]}
+        records, cursor = _page(self.jobs, req, queue=queue, state="failed", shop=None)
+        resp.media = {"queue": queue, "jobs": [public_view(r) for r in records],
+                      "next_cursor": cursor}
 
 
 class AuditResource(_Authenticated):
@@ -182,5 +193,5 @@ class AuditResource(_Authenticated):
         try:
             entries, cursor = self.audit.recent(limit=limit, cursor=req.get_param("cursor"))
         except ValueError:
-            raise BadRequest("cursor is not one this API gave out; start without it.") from None
+            raise BadRequest(BAD_CURSOR) from None
         resp.media = {"entries": [e.view() for e in entries], "next_cursor": cursor}

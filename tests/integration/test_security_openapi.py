@@ -5,6 +5,9 @@ the description does not allow (status, content type, headers, body schema)."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import re
 from pathlib import Path
 
 import falcon.testing
@@ -25,13 +28,34 @@ from schemathesis.checks import (
 from hookyard.settings import Settings
 from ingest.app import create_app, ingest_job_store
 from nhanh_payloads import TOKEN
-from platform_support import ADMIN_TOKEN
+from platform_support import ADMIN_TOKEN, SHOP_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_COPY = ROOT / "docs" / "openapi.yaml"
-EXAMPLES = 25
+FUZZ_BUDGET = os.environ.get("HOOKYARD_FUZZ_EXAMPLES")
+"""Examples per operation and mode (and caller) instead of the normal run's bounded budget,
+e.g. ``HOOKYARD_FUZZ_EXAMPLES=2000``; such a run also draws new examples every time (the normal
+run draws the same ones, so it cannot flake)."""
+EXAMPLES = int(FUZZ_BUDGET or 25)
+NEGATIVE_EXAMPLES = int(FUZZ_BUDGET or 10)
+"""Per operation and caller (three callers) in the negative-mode run."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
+ERROR_CODE = re.compile(r"[a-z_]+")
+
+
+@schemathesis.check
+def error_shape(ctx, response, case) -> None:
+    """Every 4xx and 5xx is ``{"error": "<stable_code>", "message": "<what to do>"}`` (the
+    contract), whatever the description of the operation says."""
+    if response.status_code < 400:
+        return
+    assert response.headers.get("content-type", [""])[0].startswith("application/json"), (
+        f"{response.status_code} answered as {response.headers.get('content-type')}")
+    body = json.loads(response.content)
+    assert isinstance(body, dict) and isinstance(body.get("error"), str) and \
+        ERROR_CODE.fullmatch(body["error"]), f"{response.status_code} without an error code: {body}"
+    assert isinstance(body.get("message"), str) and body["message"], body
 
 
 def test_the_served_description_is_docs_openapi_yaml(client: falcon.testing.TestClient):
@@ -80,8 +104,9 @@ def test_every_operation_answers_as_described_and_never_5xx(settings: Settings, 
         # missing fields, bad parameters) - both must answer as described and never 5xx.
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-                                 database=None, suppress_health_check=list(HealthCheck))
+            @hypothesis_settings(max_examples=EXAMPLES, deadline=None,
+                                 derandomize=FUZZ_BUDGET is None, database=None,
+                                 suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
             def call(case: schemathesis.Case) -> None:
                 case.call_and_validate(headers=headers, checks=CHECKS)
@@ -93,3 +118,36 @@ def test_every_operation_answers_as_described_and_never_5xx(settings: Settings, 
             except Exception as exc:  # collect every failure, then report them all
                 failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_negative_input_never_answers_5xx_or_an_error_of_another_shape(settings: Settings, jobs):
+    # Input the description forbids, for every operation, as an operator, as a shop and with no
+    # token at all: each answer is a documented status (never a 5xx) in the error shape.
+    # HOOKYARD_FUZZ_EXAMPLES raises the budget (and then draws new examples every run).
+    unlimited = dataclasses.replace(settings, api_rate_limit_per_minute=1_000_000)
+    app = create_app(unlimited, jobs=ingest_job_store(unlimited))
+    schema = schemathesis.openapi.from_wsgi("/openapi.yaml", app)
+    callers = {"operator": {"Authorization": f"Bearer {ADMIN_TOKEN}", "verifyToken": TOKEN},
+               "shop": {"Authorization": f"Bearer {SHOP_TOKEN}", "verifyToken": TOKEN},
+               "anonymous": {}}
+    failures = []
+    for operation in operations(schema):
+        for caller, headers in callers.items():
+            try:
+                fuzz_negative(operation, headers)
+            except Unsatisfiable:  # no input to get wrong (GET /healthz)
+                pass
+            except Exception as exc:
+                failures.append(f"{operation.label} as {caller}: {exc}")
+    assert not failures, "\n\n".join(failures)
+
+
+def fuzz_negative(operation, headers: dict[str, str]) -> None:
+    @hypothesis_settings(max_examples=NEGATIVE_EXAMPLES, deadline=None,
+                         derandomize=FUZZ_BUDGET is None, database=None,
+                         suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    def call(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, checks=[*CHECKS, error_shape])
+
+    call()

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hookyard.customers import decimal_text
 from hookyard.errors import InvalidJson, ValidationFailed
 from hookyard.jobs import decode_cursor, encode_cursor
 from hookyard.nhanh import parse_webhook
@@ -90,3 +91,46 @@ def test_inventory_items_keyed_by_id_or_listed_give_the_same_items():
 
 def test_cursor_round_trips():
     assert decode_cursor(encode_cursor(1795548372682, "job-1")) == (1795548372682, "job-1")
+
+
+def inventory_change(**quantities) -> dict:
+    product = {"id": 5, "code": "A", "depots": {"1": {"available": 3}}}
+    depot = quantities.pop("depot", None)
+    product.update(quantities)
+    if depot is not None:
+        product["depots"]["1"] = depot
+    return {"event": "inventoryChange", "businessId": 1, "data": {"5": product}}
+
+
+@pytest.mark.parametrize("field", ["remain", "shipping", "holding", "damage", "available"])
+@pytest.mark.parametrize("value", [0.5, 1.0, -2.5, 4611686018427387904, -1_000_000_001,
+                                   1_000_000_001, "7", True])
+def test_a_quantity_that_is_not_a_whole_number_within_shopifys_range_is_refused_by_name(
+        field, value):
+    for document, path in ((inventory_change(**{field: value}), f"data.5.{field}"),
+                           (inventory_change(depot={field: value}), f"data.5.depots.1.{field}")):
+        with pytest.raises(ValidationFailed) as caught:
+            parse_webhook(document)
+        assert [f["field"] for f in caught.value.details["fields"]] == [path]
+
+
+@pytest.mark.parametrize("value", [0, -1_000_000_000, 1_000_000_000, None])
+def test_whole_quantities_within_shopifys_range_and_null_are_accepted(value):
+    assert parse_webhook(inventory_change(available=value, depot={"available": value})).items
+
+
+@pytest.mark.parametrize("value", [10**13, -(10**13), 1e13, 4611686018427387904,
+                                   float("nan"), float("inf")])
+def test_a_total_spent_shopify_cannot_store_is_refused_by_name(value):
+    document = {"event": "customerUpdate", "businessId": 1,
+                "data": [{"id": 7, "totalSpent": value}]}
+    with pytest.raises(ValidationFailed) as caught:
+        parse_webhook(document)
+    assert [f["field"] for f in caught.value.details["fields"]] == ["data[0].totalSpent"]
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (1500000, "1500000"), (1000.5, "1000.5"), (9999999999999.5, "9999999999999.5"),
+    (1e-05, "0.00001"), (0.30000000000000004, "0.3"), (-1e-12, "0")])
+def test_a_total_spent_is_written_as_plain_decimal_text_shopify_accepts(value, text):
+    assert decimal_text(value) == text

@@ -156,3 +156,10 @@ def test_a_failed_bulk_operation_offers_its_partial_data_and_no_result() -> None
     op.advance(1.0)
     assert op.status == "FAILED" and op.result_token is None
     assert op.partial_token and op.body(op.partial_token) == b"{}\n" * 2
+
+
+def test_phone_numbers_match_without_formatting_only_nothing_else_dropped():
+    assert normalize_phone(" +84 (90) 123-45.67 ") == "+84901234567"
+    assert normalize_phone("+84901234567x") != normalize_phone("+84901234567")
+    assert normalize_phone("84901234567") != normalize_phone("+84901234567")
+    assert normalize_phone("0901234567") != normalize_phone("+84901234567")
