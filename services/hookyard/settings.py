@@ -398,6 +398,10 @@ SPECS: tuple[SettingSpec, ...] = (
           _positive_int),
     _spec("DEPLOY_MAX_FILES", "2000", "2000", "Most files one theme bundle may hold.",
           _positive_int),
+    _spec("DEPLOY_MAX_READ_SECONDS", "5", "5",
+          "Most CPU time reading and checking one theme bundle may take (ingest, and the deploy "
+          "worker again); longer answers 413. A backstop behind the size, name and entry limits.",
+          _positive_float),
     _spec("DEPLOY_BUNDLE_TTL_SECONDS", "86400", "86400",
           "How long a stored bundle is kept for its deploy job (also for a replay).",
           _positive_int),
@@ -479,6 +483,7 @@ class Settings:
     deploy_max_bundle_bytes: int
     deploy_max_unpacked_bytes: int
     deploy_max_files: int
+    deploy_max_read_seconds: float
     deploy_bundle_ttl_seconds: int
     deploy_rate_limit_per_minute: int
     deploy_theme_source_url: str | None

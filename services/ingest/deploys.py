@@ -29,6 +29,7 @@ from hookyard.errors import (
     RateLimited,
     UnknownShop,
     ValidationFailed,
+    quoted,
 )
 from hookyard.jobs import JobStore
 from hookyard.rate_limits import SlidingWindowLimit
@@ -167,8 +168,8 @@ class DeploysResource:
                             f"to shop {token.shop!r}.")
         shop = self.settings.shop_by_id(shop_id)
         if shop is None:
-            raise UnknownShop(f"Shop {shop_id!r} is not a shop Hookyard serves; use an id from "
-                              "HOOKYARD_SHOPS.")
+            raise UnknownShop(f"Shop {quoted(shop_id)} is not a shop Hookyard serves; use an id "
+                              "from HOOKYARD_SHOPS.")
         return shop
 
     def _read(self, req: falcon.Request) -> bytes:

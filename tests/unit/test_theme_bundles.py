@@ -208,3 +208,21 @@ def test_batches_hold_at_most_fifty_files_and_a_bounded_size():
     ("gid://shopify/Product/9", None), ("abc", None)])
 def test_theme_ids_are_normalised_to_gids(raw, gid):
     assert theme_gid(raw) == gid
+
+
+# --- hostile input (issue #21) ------------------------------------------------------------------
+
+
+def test_a_path_of_a_megabyte_is_refused_without_echoing_it():
+    with pytest.raises(UnsafeBundlePath) as raised:
+        read_files("json", json_bundle({"sections/" + "x" * (1 << 20): "y"}), LIMITS)
+    assert len(raised.value.message) < 300
+
+
+def test_paths_outside_the_layout_are_echoed_cut_short():
+    long_name = "docs/" + "d" * 900
+    with pytest.raises(InvalidThemeLayout) as raised:
+        read_files("zip", zip_bundle({**theme_files(3), long_name: "x"}), LIMITS)
+    assert len(raised.value.message) < 500
+    [shown] = raised.value.details["paths"]
+    assert len(shown) < 200 and long_name.startswith(shown.removesuffix("..."))

@@ -1,0 +1,71 @@
+"""Hostile deploys (issue #21) through the ingest app and the session's Redis: each finding ends
+in a quick, small 4xx JSON answer, and nothing is stored."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bundle_support import (
+    json_bundle,
+    pax_record,
+    raw_tar_gz,
+    tar_member,
+    zip_with_raw_names,
+)
+from platform_support import auth
+
+LAYOUT = tar_member(b"layout/theme.liquid", b"<html></html>")
+GZIP = "application/gzip"
+JSON = "application/json"
+
+
+HOSTILE = {
+    "a 410-byte tar.gz whose PAX header is 256 KiB of 1 (CVE-2024-6232)": (
+        raw_tar_gz(tar_member(b"././@PaxHeader", b"1" * 256 * 1024, b"x"), LAYOUT), GZIP, "",
+        400, "invalid_bundle"),
+    "a global PAX header of 256 KiB": (
+        raw_tar_gz(tar_member(b"pax_global_header", b"1" * 256 * 1024, b"g"), LAYOUT), GZIP, "",
+        400, "invalid_bundle"),
+    "a GNU long name of 8 MiB": (
+        raw_tar_gz(tar_member(b"././@LongLink", b"a" * (8 << 20) + b"\x00", b"L"),
+                   tar_member(b"x", b"x")), GZIP, "", 400, "invalid_bundle"),
+    "a GNU long link name of 8 MiB": (
+        raw_tar_gz(tar_member(b"././@LongLink", b"a" * (8 << 20) + b"\x00", b"K"),
+                   tar_member(b"x", b"x")), GZIP, "", 400, "invalid_bundle"),
+    "a zip name of 60,000 bytes": (
+        zip_with_raw_names({b"sections/" + b"n" * 60_000: b"x"}), "application/zip", "",
+        400, "unsafe_path"),
+    "a JSON bundle path of a megabyte": (
+        json_bundle({"sections/" + "x" * (1 << 20): "y"}), JSON, "", 400, "unsafe_path"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
+def test_a_hostile_deploy_is_refused_quickly_with_a_small_json_answer_and_stores_nothing(
+        client, shop, jobs, case):
+    body, content_type, extra_query, status, code = HOSTILE[case]
+    # A theme id in the extra query replaces the default theme name.
+    target = "" if "theme_id" in extra_query else "&theme_name=Summer"
+    started = time.perf_counter()
+
+    answer = client.simulate_post(f"/deploys?shop=acme{target}{extra_query}", body=body,
+                                  headers={"Content-Type": content_type, **auth()})
+
+    assert time.perf_counter() - started < 2
+    assert (answer.status_code, answer.json["error"]) == (status, code), answer.text[:500]
+    assert answer.json["message"] and len(answer.content) < 2048
+    assert jobs.list_jobs(queue="deploy")[0] == []
+    assert not jobs.state.keys("hy:deploy:*")
+
+
+def test_a_bundle_with_ordinary_pax_headers_is_still_accepted(client, shop, jobs):
+    body = raw_tar_gz(tar_member(b"pax_global_header", pax_record("comment", "f" * 40), b"g"),
+                      tar_member(b"h", pax_record("path", "sections/" + "s" * 150 + ".liquid")
+                                 + pax_record("mtime", "1700000000.5"), b"x"),
+                      tar_member(b"placeholder", b"<div></div>"), LAYOUT)
+    answer = client.simulate_post("/deploys?shop=acme&theme_name=Summer", body=body,
+                                  headers={"Content-Type": GZIP, **auth()})
+    assert answer.status_code == 202, answer.text
+    assert answer.json["files"] == 2
