@@ -8,10 +8,10 @@ error tree's codes:
 - unreadable archives, links and special files, encrypted zip entries, oversized tar header
   members, a malformed ``files`` map, duplicate paths: ``InvalidBundle`` (400
   ``invalid_bundle``);
-- absolute paths, drive letters, backslashes, NUL bytes, ``..`` segments, names over
-  ``MAX_PATH_BYTES``: ``UnsafeBundlePath`` (400 ``unsafe_path``). Nothing is ever written to a
-  file system, but a path that would climb out of the theme is refused anyway: it is a broken
-  or hostile bundle;
+- absolute paths, drive letters, backslashes, NUL bytes, control and other invisible
+  characters, ``..`` segments, names over ``MAX_PATH_BYTES``: ``UnsafeBundlePath`` (400
+  ``unsafe_path``). Nothing is ever written to a file system, but a path that would climb out of
+  the theme is refused anyway: it is a broken or hostile bundle;
 - more than ``max_files`` files or ``max_entries`` archive entries, more than
   ``max_unpacked_bytes`` once unpacked (contents, names and header data; checked against the
   declared sizes before anything is inflated, and against the bytes actually read), or more
@@ -124,7 +124,8 @@ def bundle_format(content_type: str | None) -> str:
 
 def safe_path(raw: str) -> str:
     """``raw`` as a relative POSIX path without ``.`` segments; ``UnsafeBundlePath`` when it is
-    too long, absolute, holds a NUL, or could leave the theme."""
+    too long, absolute, holds a NUL or another control or invisible character, or could leave
+    the theme."""
     if len(raw) > MAX_PATH_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
         raise UnsafeBundlePath(f"Bundle path {quoted(raw)} is longer than {MAX_PATH_BYTES} "
                                "bytes; theme paths are short, e.g. sections/header.liquid.")
@@ -132,6 +133,9 @@ def safe_path(raw: str) -> str:
         raise UnsafeBundlePath(f"Bundle path {quoted(raw)} is not a plain relative path (empty, "
                                "NUL or backslash); use forward slashes, e.g. "
                                "sections/header.liquid.")
+    if not raw.isprintable():
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} holds a control or invisible "
+                               "character (a newline, an escape, ...); rename the file.")
     if raw.startswith("/") or _DRIVE.match(raw):
         raise UnsafeBundlePath(f"Bundle path {quoted(raw)} is absolute; paths must be relative "
                                "to the theme root, e.g. layout/theme.liquid.")

@@ -12,6 +12,8 @@ from bundle_support import (
     pax_record,
     raw_tar_gz,
     tar_member,
+    theme_files,
+    zip_bundle,
     zip_with_raw_names,
 )
 from platform_support import auth
@@ -39,6 +41,18 @@ HOSTILE = {
         400, "unsafe_path"),
     "a JSON bundle path of a megabyte": (
         json_bundle({"sections/" + "x" * (1 << 20): "y"}), JSON, "", 400, "unsafe_path"),
+    "an escape character in a zip name": (
+        zip_bundle({**theme_files(3), "assets/a\x1b[2J.css": "x"}), "application/zip", "",
+        400, "unsafe_path"),
+    "a newline in a tar name": (
+        raw_tar_gz(LAYOUT, tar_member(b"snippets/a\n.liquid", b"x")), GZIP, "", 400,
+        "unsafe_path"),
+    "a NUL in a zip name": (
+        zip_with_raw_names({b"layout/theme.liquid": b"x", b"assets/a.css\x00/../../": b"y"}),
+        "application/zip", "", 400, "unsafe_path"),
+    "a NUL in a tar name": (
+        raw_tar_gz(LAYOUT, tar_member(b"assets/a.css\x00/../../", b"y")), GZIP, "", 400,
+        "unsafe_path"),
 }
 
 

@@ -10,7 +10,15 @@ import zipfile
 
 import pytest
 
-from bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
+from bundle_support import (
+    json_bundle,
+    raw_tar_gz,
+    tar_gz_bundle,
+    tar_member,
+    theme_files,
+    zip_bundle,
+    zip_with_raw_names,
+)
 from hookyard.errors import (
     InvalidBundle,
     InvalidThemeLayout,
@@ -211,6 +219,37 @@ def test_theme_ids_are_normalised_to_gids(raw, gid):
 
 
 # --- hostile input (issue #21) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["assets/a\x1b[31m.css", "assets/a\n.css", "assets/a\r.css",
+                                  "assets/a\t.css", "assets/a\x7f.css", "assets/a\x85.css",
+                                  "assets/a\u2028.css", "assets/a\u202e.css"])
+def test_paths_with_control_or_invisible_characters_are_refused_as_unsafe(path):
+    with pytest.raises(UnsafeBundlePath, match="control or invisible"):
+        safe_path(path)
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz", "json"])
+def test_control_characters_in_any_bundle_formats_names_are_refused(fmt):
+    files = {**theme_files(3), "assets/a\x1b.css": "x", "snippets/b\n.liquid": "y"}
+    data = {"zip": zip_bundle, "tar.gz": tar_gz_bundle, "json": json_bundle}[fmt](files)
+    with pytest.raises(UnsafeBundlePath):
+        read_files(fmt, data, LIMITS)
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
+def test_a_nul_inside_an_archive_name_is_refused_not_cut_short(fmt):
+    # zipfile and C strings read "assets/a.css\0/../../" as "assets/a.css"; docs promise 400.
+    name = b"assets/a.css\x00/../../"
+    data = (zip_with_raw_names({b"layout/theme.liquid": b"x", name: b"y"}) if fmt == "zip"
+            else raw_tar_gz(tar_member(b"layout/theme.liquid", b"x"), tar_member(name, b"y")))
+    with pytest.raises(UnsafeBundlePath, match="NUL"):
+        read_files(fmt, data, LIMITS)
+
+
+def test_vietnamese_and_emoji_file_names_are_still_accepted():
+    files = {**theme_files(3), "snippets/tiếng-việt.liquid": "x", "assets/🎉.svg": "<svg/>"}
+    assert set(names(read_files("zip", zip_bundle(files), LIMITS))) == set(files)
 
 
 def test_a_path_of_a_megabyte_is_refused_without_echoing_it():
