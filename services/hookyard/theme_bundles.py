@@ -16,8 +16,10 @@ error tree's codes:
   ``max_unpacked_bytes`` once unpacked (contents, names and header data; checked against the
   declared sizes before anything is inflated, and against the bytes actually read), or more
   than ``max_read_seconds`` of CPU time: ``PayloadTooLarge`` (413);
-- files outside Shopify's theme folders, an unreadable ``config/settings_data.json``, nothing
-  to deploy: ``InvalidThemeLayout`` (422 ``invalid_theme_layout``).
+- files outside Shopify's theme folders, a theme JSON file (``config/``, ``locales/``,
+  ``sections/``, ``templates/``) that is not strict JSON (only a leading ``/* */`` comment; no
+  NaN or Infinity, nesting at most 64 deep, integers within 64 bits, as for webhook bodies),
+  nothing to deploy: ``InvalidThemeLayout`` (422 ``invalid_theme_layout``).
 
 A bundle whose files all sit under one extra top folder (``dawn-main/layout/...``, what zipping
 a folder produces) is unwrapped. ``__MACOSX/`` entries, ``.DS_Store`` and ``Thumbs.db`` are
@@ -45,6 +47,7 @@ from hookyard.bundle_archives import (
 )
 from hookyard.errors import (
     InvalidBundle,
+    InvalidJson,
     InvalidThemeLayout,
     UnsafeBundlePath,
     UnsupportedMediaType,
@@ -71,6 +74,11 @@ CONTENT_TYPES = {
     "application/x-tar+gzip": "tar.gz",
     "application/json": "json",
 }
+JSON_CHECKED_FOLDERS = ("config/", "locales/", "sections/", "templates/")
+"""Folders whose ``.json`` files Shopify parses (assets are served as they are)."""
+MAX_THEME_JSON_BYTES = 1536 * 1024
+"""Largest JSON theme file: Shopify takes at most 1.5 MB (locales, ``settings_data.json``; less
+for the others), and parsing a bigger one could cost 20 times its size in memory."""
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _LEADING_COMMENT = re.compile(r"^\s*/\*.*?\*/\s*", re.DOTALL)
 
@@ -183,6 +191,41 @@ def check_layout(files: Sequence[BundleFile]) -> None:
         )
 
 
+def parse_theme_json(file: BundleFile) -> tuple[str, Any]:
+    """A theme JSON file's leading ``/* ... */`` comment (Shopify writes one) and its document,
+    parsed as strictly as a webhook body (``hookyard.strict_json``); ``InvalidThemeLayout``
+    naming the file when it is not such JSON (Shopify would refuse it, or take NaN for a
+    value)."""
+    shown = quoted(file.filename)
+    if len(file.content) > MAX_THEME_JSON_BYTES:
+        raise InvalidThemeLayout(
+            f"{shown} holds {len(file.content)} bytes; Shopify takes JSON theme files of at most "
+            "1.5 MB. Make it smaller.", details={"paths": [clipped(file.filename)]})
+    try:
+        text = file.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidThemeLayout(f"{shown} is not UTF-8 text; save it as UTF-8.",
+                                 details={"paths": [clipped(file.filename)]}) from None
+    comment = _LEADING_COMMENT.match(text)
+    header = comment.group(0) if comment else ""
+    try:
+        document = parse_json_body(file.content[len(header.encode("utf-8")):])
+    except InvalidJson as exc:
+        raise InvalidThemeLayout(
+            f"{shown} is not strict JSON ({exc.message}) Fix the file: only a leading /* */ "
+            "comment, no NaN or Infinity, nesting at most 64 deep, integers within 64 bits.",
+            details={"paths": [clipped(file.filename)]}) from None
+    return header, document
+
+
+def check_theme_json(files: Sequence[BundleFile], budget: ReadBudget) -> None:
+    """Every ``.json`` file Shopify parses (``JSON_CHECKED_FOLDERS``) is strict JSON."""
+    for f in files:
+        if f.filename.endswith(".json") and f.filename.startswith(JSON_CHECKED_FOLDERS):
+            budget.check_time()
+            parse_theme_json(f)
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 
@@ -266,6 +309,7 @@ def read_files(fmt: str, data: bytes, limits: BundleLimits) -> list[BundleFile]:
         seen.add(path)
     files = _unwrap([BundleFile(path, content) for path, content in entries])
     check_layout(files)
+    check_theme_json(files, budget)
     return sorted(files, key=lambda f: f.filename)
 
 
@@ -296,14 +340,9 @@ def merge_settings(files: Sequence[BundleFile], overrides: Mapping[str, Any]) ->
     header = ""
     document: dict[str, Any] = {"current": {}}
     if existing is not None:
-        try:
-            text = existing.content.decode("utf-8")
-            comment = _LEADING_COMMENT.match(text)
-            header = comment.group(0) if comment else ""
-            loaded = json.loads(text[len(header):])
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidThemeLayout(f"{SETTINGS_DATA} is not valid JSON, so the settings "
-                                     "overrides cannot be merged into it; fix the file.") from None
+        # Strict, like every theme JSON file: a NaN would be written back as NaN (not JSON), and
+        # nesting is bounded before the recursive merge below walks it.
+        header, loaded = parse_theme_json(existing)
         if not isinstance(loaded, dict):
             raise InvalidThemeLayout(f"{SETTINGS_DATA} must hold a JSON object.")
         document = loaded

@@ -3,7 +3,9 @@ in a quick, small 4xx JSON answer, and nothing is stored."""
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import quote
 
 import pytest
 
@@ -21,6 +23,10 @@ from platform_support import auth
 LAYOUT = tar_member(b"layout/theme.liquid", b"<html></html>")
 GZIP = "application/gzip"
 JSON = "application/json"
+
+
+def deep_settings(depth: int) -> str:
+    return '{"current": ' + "[" * depth + "]" * depth + "}"
 
 
 HOSTILE = {
@@ -41,6 +47,12 @@ HOSTILE = {
         400, "unsafe_path"),
     "a JSON bundle path of a megabyte": (
         json_bundle({"sections/" + "x" * (1 << 20): "y"}), JSON, "", 400, "unsafe_path"),
+    "settings_data.json nested 1,000 deep, with overrides": (
+        zip_bundle({**theme_files(3), "config/settings_data.json": deep_settings(1000)}),
+        "application/zip", "&settings=" + quote('{"a": 1}'), 422, "invalid_theme_layout"),
+    "settings_data.json nested 1,000 deep, without overrides": (
+        zip_bundle({**theme_files(3), "config/settings_data.json": deep_settings(1000)}),
+        "application/zip", "", 422, "invalid_theme_layout"),
     "an escape character in a zip name": (
         zip_bundle({**theme_files(3), "assets/a\x1b[2J.css": "x"}), "application/zip", "",
         400, "unsafe_path"),
@@ -53,6 +65,15 @@ HOSTILE = {
     "a NUL in a tar name": (
         raw_tar_gz(LAYOUT, tar_member(b"assets/a.css\x00/../../", b"y")), GZIP, "", 400,
         "unsafe_path"),
+    "NaN in settings_data.json": (
+        zip_bundle({**theme_files(3), "config/settings_data.json": '{"current": {"a": NaN}}'}),
+        "application/zip", "", 422, "invalid_theme_layout"),
+    "Infinity in a JSON template of a JSON bundle": (
+        json_bundle({**theme_files(3), "templates/index.json": '{"order": [Infinity]}'}), JSON,
+        "", 422, "invalid_theme_layout"),
+    "NaN in the settings query": (
+        zip_bundle(theme_files(3)), "application/zip", "&settings=" + quote('{"a": NaN}'),
+        422, "validation_failed"),
 }
 
 
@@ -72,6 +93,15 @@ def test_a_hostile_deploy_is_refused_quickly_with_a_small_json_answer_and_stores
     assert answer.json["message"] and len(answer.content) < 2048
     assert jobs.list_jobs(queue="deploy")[0] == []
     assert not jobs.state.keys("hy:deploy:*")
+
+
+def test_nan_in_a_json_bodys_settings_is_refused_as_invalid_json(client, shop, jobs):
+    body = json.dumps({"shop": "acme", "theme": {"name": "X"}, "files": theme_files(3),
+                       "settings": {"a": float("nan")}}).encode()  # Python writes NaN
+    answer = client.simulate_post("/deploys", body=body,
+                                  headers={"Content-Type": JSON, **auth()})
+    assert (answer.status_code, answer.json["error"]) == (400, "invalid_json")
+    assert jobs.list_jobs(queue="deploy")[0] == []
 
 
 def test_a_bundle_with_ordinary_pax_headers_is_still_accepted(client, shop, jobs):

@@ -265,3 +265,55 @@ def test_paths_outside_the_layout_are_echoed_cut_short():
     assert len(raised.value.message) < 500
     [shown] = raised.value.details["paths"]
     assert len(shown) < 200 and long_name.startswith(shown.removesuffix("..."))
+
+
+def nested(depth: int) -> str:
+    return '{"current": ' + "[" * depth + "]" * depth + "}"
+
+
+def test_settings_data_nested_1000_deep_is_refused_rather_than_crashing_the_merge():
+    # It was a RecursionError (500) inside merge_settings.
+    files = [BundleFile(SETTINGS_DATA, nested(1000).encode())]
+    with pytest.raises(InvalidThemeLayout, match="64"):
+        merge_settings(files, {"a": 1})
+
+
+def test_a_bundle_whose_settings_data_nests_deeper_than_64_is_refused_when_read():
+    files = {**theme_files(3), SETTINGS_DATA: nested(65)}
+    with pytest.raises(InvalidThemeLayout) as raised:
+        read_files("zip", zip_bundle(files), LIMITS)
+    assert raised.value.details["paths"] == [SETTINGS_DATA]
+    assert read_files("zip", zip_bundle({**files, SETTINGS_DATA: nested(63)}), LIMITS)
+
+
+@pytest.mark.parametrize("path", [SETTINGS_DATA, "templates/index.json", "locales/en.default.json",
+                                  "sections/header-group.json",
+                                  "templates/customers/account.json"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999",
+                                   "123456789012345678901234567890"])
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz", "json"])
+def test_nan_infinity_and_huge_numbers_in_a_theme_json_file_are_refused(path, value, fmt):
+    files = {**theme_files(3), path: '/* generated */\n{"a": ' + value + "}"}
+    data = {"zip": zip_bundle, "tar.gz": tar_gz_bundle, "json": json_bundle}[fmt](files)
+    with pytest.raises(InvalidThemeLayout, match="strict JSON") as raised:
+        read_files(fmt, data, LIMITS)
+    assert raised.value.details["paths"] == [path]
+
+
+def test_settings_data_with_nan_cannot_take_overrides_either():
+    with pytest.raises(InvalidThemeLayout):
+        merge_settings([BundleFile(SETTINGS_DATA, b'{"current": {"a": NaN}}')], {"b": 1})
+
+
+def test_json_assets_are_served_as_they_are_and_not_parsed():
+    files = {**theme_files(3), "assets/data.json": '{"a": NaN}', "assets/x.js.map": "{"}
+    assert "assets/data.json" in names(read_files("zip", zip_bundle(files), LIMITS))
+
+
+def test_a_theme_json_file_larger_than_shopify_takes_is_refused_unparsed():
+    from hookyard.theme_bundles import MAX_THEME_JSON_BYTES
+
+    big = '{"a": "' + "x" * MAX_THEME_JSON_BYTES + '"}'
+    with pytest.raises(InvalidThemeLayout, match=r"1\.5 MB"):
+        read_files("zip", zip_bundle({**theme_files(3), "locales/en.default.json": big}),
+                   BundleLimits(max_files=100, max_unpacked_bytes=4 << 20))
