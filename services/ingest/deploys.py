@@ -89,8 +89,8 @@ def _theme(theme_id: Any, theme_name: Any, problems: _Problems, field: str) -> d
         gid = theme_gid(theme_id) if isinstance(theme_id, str | int) and not isinstance(
             theme_id, bool) else None
         if gid is None:
-            problems.add(f"{field}.id", "must be a theme id: digits or "
-                                        "gid://shopify/OnlineStoreTheme/<digits>")
+            problems.add(f"{field}.id", "must be a theme id: a positive integer within 64 bits "
+                                        "(digits, or gid://shopify/OnlineStoreTheme/<digits>)")
             return {}
         return {"id": gid}
     if not isinstance(theme_name, str) or not theme_name.strip() or not theme_name.isprintable() \

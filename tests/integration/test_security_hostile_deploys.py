@@ -74,6 +74,18 @@ HOSTILE = {
     "NaN in the settings query": (
         zip_bundle(theme_files(3)), "application/zip", "&settings=" + quote('{"a": NaN}'),
         422, "validation_failed"),
+    "a 40-digit theme id in the query": (
+        zip_bundle(theme_files(3)), "application/zip", "&theme_id=" + "1" * 40, 422,
+        "validation_failed"),
+    "a 40-digit theme GID in the query": (
+        zip_bundle(theme_files(3)), "application/zip",
+        "&theme_id=gid://shopify/OnlineStoreTheme/" + "1" * 40, 422, "validation_failed"),
+    "a 40-digit theme id in a JSON body, as text": (
+        json_bundle(theme_files(3), theme={"id": "1" * 40}), JSON, "", 422,
+        "validation_failed"),
+    "a 40-digit theme id in a JSON body, as a number": (
+        json_bundle(theme_files(3), theme={"id": int("1" * 40)}), JSON, "", 400,
+        "invalid_json"),
 }
 
 

@@ -317,3 +317,16 @@ def test_a_theme_json_file_larger_than_shopify_takes_is_refused_unparsed():
     with pytest.raises(InvalidThemeLayout, match=r"1\.5 MB"):
         read_files("zip", zip_bundle({**theme_files(3), "locales/en.default.json": big}),
                    BundleLimits(max_files=100, max_unpacked_bytes=4 << 20))
+
+
+@pytest.mark.parametrize("raw", ["1" * 40, "9223372036854775808", "0", "-5",
+                                 "\u00b2", "\uff11\uff12\uff13",  # superscript, full-width
+                                 "gid://shopify/OnlineStoreTheme/" + "9" * 40,
+                                 "gid://shopify/OnlineStoreTheme/0", 2**63, 0, -1])
+def test_theme_ids_that_are_not_positive_64_bit_integers_are_refused(raw):
+    assert theme_gid(raw) is None
+
+
+def test_the_largest_64_bit_theme_id_is_accepted_and_leading_zeros_are_dropped():
+    assert theme_gid(str(2**63 - 1)) == f"gid://shopify/OnlineStoreTheme/{2**63 - 1}"
+    assert theme_gid("007") == "gid://shopify/OnlineStoreTheme/7"
