@@ -406,7 +406,8 @@ SPECS: tuple[SettingSpec, ...] = (
           "How long a stored bundle is kept for its deploy job (also for a replay).",
           _positive_int),
     _spec("DEPLOY_RATE_LIMIT_PER_MINUTE", "10", "10",
-          "Deploys accepted per shop in any 60 s window; more answer 429.", _positive_int),
+          "Deploy attempts per shop in any 60 s window, accepted or refused (once the token may "
+          "deploy to that shop); more answer 429 before the bundle is read.", _positive_int),
     _spec("DEPLOY_THEME_SOURCE_URL",
           "https://github.com/Shopify/skeleton-theme/archive/refs/heads/main.zip",
           "https://cdn.example.com/blank-theme.zip",

@@ -115,11 +115,17 @@ class BundleFile:
         return ThemeFile(self.filename, base64.b64encode(self.content).decode(), "BASE64")
 
 
+def bundle_format_of(content_type: str | None) -> str | None:
+    """``zip``, ``tar.gz`` or ``json`` for a request's Content-Type, or None."""
+    return CONTENT_TYPES.get((content_type or "").split(";", 1)[0].strip().lower())
+
+
 def bundle_format(content_type: str | None) -> str:
     """``zip``, ``tar.gz`` or ``json`` for a request's Content-Type, else 415."""
+    fmt = bundle_format_of(content_type)
+    if fmt is not None:
+        return fmt
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type in CONTENT_TYPES:
-        return CONTENT_TYPES[media_type]
     raise UnsupportedMediaType(
         f"Content-Type {quoted(media_type or '(none)')} is not a theme bundle; send "
         "application/zip, application/gzip (a .tar.gz) or application/json (see "
