@@ -148,12 +148,21 @@ def _stages(text: str) -> list[list[str]]:
 
 def test_dockerfile_builds_a_wheel_in_a_builder_stage_on_python_311_slim() -> None:
     text = DOCKERFILE.read_text()
-    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim", text, re.M)
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11(\.\d+)?-slim", text, re.M)
     stages = _stages(text)
     assert len(stages) >= 2
     builder = " ".join(stages[0])
     assert "AS builder" in stages[0][0]
     assert "pip wheel" in builder
+
+
+def test_dockerfile_pins_a_python_patch_level_without_the_tarfile_header_flaw() -> None:
+    """tarfile parses PAX headers quadratically before 3.11.10 (CVE-2024-6232): the base image
+    names a patch level at or above it, not the moving ``3.11`` tag."""
+    match = re.search(r"^ARG PYTHON_IMAGE=python:3\.11\.(\d+)-slim-bookworm$",
+                      DOCKERFILE.read_text(), re.M)
+    assert match, "pin the base image to python:3.11.<patch>-slim-bookworm"
+    assert int(match.group(1)) >= 10
 
 
 def test_dockerfile_final_stage_is_non_root_without_build_tools() -> None:
