@@ -1,12 +1,15 @@
-"""Building theme bundles (zip, tar.gz, JSON) for the deploy tests."""
+"""Building theme bundles (zip, tar.gz, JSON) for the deploy tests, hostile ones included: raw
+tar headers of any type and size, and zips whose stored names hold any bytes."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import struct
 import tarfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -60,3 +63,75 @@ def json_bundle(files: Mapping[str, Any], *, shop: str = "acme",
     if delete_missing is not None:
         document["delete_missing"] = delete_missing
     return json.dumps(document).encode()
+
+
+def tar_header(name: bytes, typeflag: bytes = b"0", size: int = 0) -> bytes:
+    """One ustar header block with ``name`` stored as given (cut to 100 bytes; NULs and control
+    characters kept), and a correct checksum."""
+    block = bytearray(512)
+    block[0:100] = name[:100].ljust(100, b"\x00")
+    block[100:108] = b"0000644\x00"
+    block[108:116] = block[116:124] = b"0000000\x00"
+    block[124:136] = b"%011o\x00" % size
+    block[136:148] = b"00000000000\x00"
+    block[148:156] = b" " * 8
+    block[156:157] = typeflag
+    block[257:265] = b"ustar\x0000"
+    block[148:156] = b"%06o\x00 " % sum(block)
+    return bytes(block)
+
+
+def tar_member(name: bytes, content: bytes = b"", typeflag: bytes = b"0") -> bytes:
+    """A header and its data, padded to whole blocks."""
+    return tar_header(name, typeflag, len(content)) + content + b"\x00" * (-len(content) % 512)
+
+
+def raw_tar_gz(*members: bytes, end: bool = True) -> bytes:
+    """Members (``tar_member``) gzipped as one archive, with the end-of-archive blocks."""
+    return gzip.compress(b"".join(members) + (b"\x00" * 1024 if end else b""))
+
+
+def pax_record(keyword: str, value: str | bytes) -> bytes:
+    """One PAX ``<length> <keyword>=<value>\\n`` record."""
+    data = value.encode() if isinstance(value, str) else value
+    body = b" " + keyword.encode() + b"=" + data + b"\n"
+    length = len(body) + 1
+    while len(str(length)) + len(body) != length:
+        length += 1
+    return str(length).encode() + body
+
+
+def zip_with_raw_names(files: Mapping[bytes, bytes]) -> bytes:
+    """A deflated zip whose stored names are exactly ``files``' keys (zipfile cuts a name at
+    NUL when it builds one): written under placeholders of the same length, then renamed."""
+    names = list(files)
+    return renamed_zip(zip_bundle({placeholder(i, n): files[n] for i, n in enumerate(names)}),
+                       names)
+
+
+def placeholder(index: int, name: bytes) -> str:
+    """A unique ASCII stand-in for the ``index``-th of a zip's names, as long as ``name``."""
+    return f"{index:0{len(name)}d}"
+
+
+def renamed_zip(data: bytes, names: Sequence[bytes]) -> bytes:
+    """A zip written by zipfile (entries in order, one central-directory entry each) with its
+    stored names overwritten by ``names``, each as long as the name it replaces, in every local
+    header and central-directory entry."""
+    out = bytearray(data)
+    end = out.rfind(b"PK\x05\x06")
+    position = struct.unpack_from("<L", out, end + 16)[0]  # the central directory's offset
+    for name in names:
+        name_length, extra, comment = struct.unpack_from("<3H", out, position + 28)
+        assert name_length == len(name)
+        local = struct.unpack_from("<L", out, position + 42)[0]
+        out[position + 46:position + 46 + name_length] = name
+        out[local + 30:local + 30 + name_length] = name
+        position += 46 + name_length + extra + comment
+    return bytes(out)
+
+
+def zip_end_record(*, entries: int, directory_size: int, directory_offset: int) -> bytes:
+    """A zip's end-of-central-directory record claiming ``entries`` entries."""
+    return struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(entries, 0xFFFF),
+                       min(entries, 0xFFFF), directory_size, directory_offset, 0)

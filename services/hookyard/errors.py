@@ -2,10 +2,28 @@
 
 HTTP-facing errors carry ``status`` and ``code``; ingest maps them to
 ``{"error": code, "message": message}`` in a single handler. Messages say what happened and what
-to do about it, and never contain a token or secret.
+to do about it, and never contain a token or secret. Input they echo goes through ``quoted``,
+so an answer stays small whatever was sent.
 """
 
 from __future__ import annotations
+
+ECHO_LIMIT = 80
+"""Characters of a request's own text (a path, a shop id) an error message repeats at most."""
+
+
+def quoted(value: str, limit: int = ECHO_LIMIT) -> str:
+    """``value`` quoted for an error message (``repr``: control characters escaped), cut to
+    ``limit`` characters with its full length said: a name of megabytes must not come back in
+    the answer."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
+
+
+def clipped(value: str, limit: int = 2 * ECHO_LIMIT) -> str:
+    """``value`` cut to ``limit`` characters (``...`` says it was), for an error's details."""
+    return value if len(value) <= limit else value[:limit] + "..."
 
 
 class HookyardError(Exception):

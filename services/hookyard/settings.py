@@ -178,11 +178,17 @@ class Settings:
     deploy_max_files: int = setting('2000', '2000',
         'Most files one theme bundle may hold.',
         parse.positive_int)
+    deploy_max_read_seconds: float = setting('5', '5',
+        'Most CPU time (of the thread doing it) reading and checking one theme bundle may '
+        'take, in ingest and again in the deploy worker; longer answers 413. A backstop behind '
+        'the size, name and entry limits (docs/security.md).',
+        parse.positive_float)
     deploy_bundle_ttl_seconds: int = setting('86400', '86400',
         'How long a stored bundle is kept for its deploy job (also for a replay).',
         parse.positive_int)
     deploy_rate_limit_per_minute: int = setting('10', '10',
-        'Deploys accepted per shop in any 60 s window; more answer 429.',
+        'Deploy attempts per shop in any 60 s window, accepted or refused (once the token may '
+        'deploy to that shop); more answer 429 before the bundle is read.',
         parse.positive_int)
     deploy_theme_source_url: str | None = setting(
         'https://github.com/Shopify/skeleton-theme/archive/refs/heads/main.zip', 'https://cdn.example.com/blank-theme.zip',

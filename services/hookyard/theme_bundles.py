@@ -1,19 +1,25 @@
 """Theme bundles: reading an uploaded zip, tar.gz or JSON file map into checked theme files.
 
 Pure functions, no I/O beyond the bytes given: ingest runs them to refuse a bad bundle before
-any job exists, and the deploy worker runs them again on the stored bytes. Refused, with the
+any job exists, and the deploy worker runs them again on the stored bytes. Archives are walked
+by ``hookyard.bundle_archives``, which bounds the work any upload can cause. Refused, with the
 error tree's codes:
 
-- unreadable archives, links and special files, encrypted zip entries, a malformed ``files``
-  map, duplicate paths: ``InvalidBundle`` (400 ``invalid_bundle``);
-- absolute paths, drive letters, backslashes, NUL bytes or ``..`` segments: ``UnsafeBundlePath``
-  (400 ``unsafe_path``). Nothing is ever written to a file system, but a path that would climb
-  out of the theme is refused anyway: it is a broken or hostile bundle;
-- more than ``max_files`` files, or more than ``max_unpacked_bytes`` once unpacked (checked
-  against the declared sizes before anything is inflated, and against the bytes actually read):
-  ``PayloadTooLarge`` (413);
-- files outside Shopify's theme folders, an unreadable ``config/settings_data.json``, nothing
-  to deploy: ``InvalidThemeLayout`` (422 ``invalid_theme_layout``).
+- unreadable archives, links and special files, encrypted zip entries, oversized tar header
+  members, a malformed ``files`` map, duplicate paths: ``InvalidBundle`` (400
+  ``invalid_bundle``);
+- absolute paths, drive letters, backslashes, NUL bytes, control and other invisible
+  characters, ``..`` segments, names over ``MAX_PATH_BYTES``: ``UnsafeBundlePath`` (400
+  ``unsafe_path``). Nothing is ever written to a file system, but a path that would climb out of
+  the theme is refused anyway: it is a broken or hostile bundle;
+- more than ``max_files`` files or ``max_entries`` archive entries, more than
+  ``max_unpacked_bytes`` once unpacked (contents, names and header data; checked against the
+  declared sizes before anything is inflated, and against the bytes actually read), or more
+  than ``max_read_seconds`` of CPU time: ``PayloadTooLarge`` (413);
+- files outside Shopify's theme folders, a theme JSON file (``config/``, ``locales/``,
+  ``sections/``, ``templates/``) that is not strict JSON (only a leading ``/* */`` comment; no
+  NaN or Infinity, nesting at most 64 deep, integers within 64 bits, as for webhook bodies),
+  nothing to deploy: ``InvalidThemeLayout`` (422 ``invalid_theme_layout``).
 
 A bundle whose files all sit under one extra top folder (``dawn-main/layout/...``, what zipping
 a folder produces) is unwrapped. ``__MACOSX/`` entries, ``.DS_Store`` and ``Thumbs.db`` are
@@ -26,24 +32,28 @@ import base64
 import binascii
 import copy
 import hashlib
-import io
 import json
 import re
-import tarfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hookyard.bundle_archives import (
+    MAX_PATH_BYTES,
+    BundleLimits,
+    ReadBudget,
+    ZipArchive,
+    read_tar_gz,
+)
 from hookyard.errors import (
     InvalidBundle,
+    InvalidJson,
     InvalidThemeLayout,
-    PayloadTooLarge,
     UnsafeBundlePath,
     UnsupportedMediaType,
+    clipped,
+    quoted,
 )
-from hookyard.settings import Settings
 from hookyard.shopify.operations import ThemeFile
 from hookyard.strict_json import parse_json_body
 
@@ -64,19 +74,13 @@ CONTENT_TYPES = {
     "application/x-tar+gzip": "tar.gz",
     "application/json": "json",
 }
+JSON_CHECKED_FOLDERS = ("config/", "locales/", "sections/", "templates/")
+"""Folders whose ``.json`` files Shopify parses (assets are served as they are)."""
+MAX_THEME_JSON_BYTES = 1536 * 1024
+"""Largest JSON theme file: Shopify takes at most 1.5 MB (locales, ``settings_data.json``; less
+for the others), and parsing a bigger one could cost 20 times its size in memory."""
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _LEADING_COMMENT = re.compile(r"^\s*/\*.*?\*/\s*", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class BundleLimits:
-    max_files: int
-    max_unpacked_bytes: int
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BundleLimits:
-        return cls(max_files=settings.deploy_max_files,
-                   max_unpacked_bytes=settings.deploy_max_unpacked_bytes)
 
 
 @dataclass(frozen=True)
@@ -111,14 +115,21 @@ class BundleFile:
         return ThemeFile(self.filename, base64.b64encode(self.content).decode(), "BASE64")
 
 
+def bundle_format_of(content_type: str | None) -> str | None:
+    """``zip``, ``tar.gz`` or ``json`` for a request's Content-Type, or None."""
+    return CONTENT_TYPES.get((content_type or "").split(";", 1)[0].strip().lower())
+
+
 def bundle_format(content_type: str | None) -> str:
     """``zip``, ``tar.gz`` or ``json`` for a request's Content-Type, else 415."""
+    fmt = bundle_format_of(content_type)
+    if fmt is not None:
+        return fmt
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type in CONTENT_TYPES:
-        return CONTENT_TYPES[media_type]
     raise UnsupportedMediaType(
-        f"Content-Type {media_type or '(none)'!r} is not a theme bundle; send application/zip, "
-        "application/gzip (a .tar.gz) or application/json (see docs/deploys.md)."
+        f"Content-Type {quoted(media_type or '(none)')} is not a theme bundle; send "
+        "application/zip, application/gzip (a .tar.gz) or application/json (see "
+        "docs/deploys.md)."
     )
 
 
@@ -127,18 +138,27 @@ def bundle_format(content_type: str | None) -> str:
 
 def safe_path(raw: str) -> str:
     """``raw`` as a relative POSIX path without ``.`` segments; ``UnsafeBundlePath`` when it is
-    absolute or could leave the theme."""
+    too long, absolute, holds a NUL or another control or invisible character, or could leave
+    the theme."""
+    if len(raw) > MAX_PATH_BYTES or len(raw.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} is longer than {MAX_PATH_BYTES} "
+                               "bytes; theme paths are short, e.g. sections/header.liquid.")
     if not raw or "\x00" in raw or "\\" in raw:
-        raise UnsafeBundlePath(f"Bundle path {raw!r} is not a plain relative path (empty, NUL or "
-                               "backslash); use forward slashes, e.g. sections/header.liquid.")
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} is not a plain relative path (empty, "
+                               "NUL or backslash); use forward slashes, e.g. "
+                               "sections/header.liquid.")
+    if not raw.isprintable():
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} holds a control or invisible "
+                               "character (a newline, an escape, ...); rename the file.")
     if raw.startswith("/") or _DRIVE.match(raw):
-        raise UnsafeBundlePath(f"Bundle path {raw!r} is absolute; paths must be relative to the "
-                               "theme root, e.g. layout/theme.liquid.")
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} is absolute; paths must be relative "
+                               "to the theme root, e.g. layout/theme.liquid.")
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise UnsafeBundlePath(f"Bundle path {raw!r} climbs out of the theme ('..'); remove it.")
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} climbs out of the theme ('..'); "
+                               "remove it.")
     if not parts:
-        raise UnsafeBundlePath(f"Bundle path {raw!r} names no file.")
+        raise UnsafeBundlePath(f"Bundle path {quoted(raw)} names no file.")
     return "/".join(parts)
 
 
@@ -168,118 +188,95 @@ def check_layout(files: Sequence[BundleFile]) -> None:
         raise InvalidThemeLayout("The bundle holds no theme files; nothing to deploy.")
     outside = [f.filename for f in files if not in_theme_layout(f.filename)]
     if outside:
-        shown = ", ".join(repr(p) for p in outside[:5])
+        shown = ", ".join(quoted(p) for p in outside[:5])
         more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
         raise InvalidThemeLayout(
             f"Files outside Shopify's theme folders: {shown}{more}. A theme holds only "
             f"{', '.join(f + '/' for f in THEME_FOLDERS)} (and templates/customers/).",
-            details={"paths": outside[:50]},
+            details={"paths": [clipped(p) for p in outside[:50]]},
         )
+
+
+def parse_theme_json(file: BundleFile) -> tuple[str, Any]:
+    """A theme JSON file's leading ``/* ... */`` comment (Shopify writes one) and its document,
+    parsed as strictly as a webhook body (``hookyard.strict_json``); ``InvalidThemeLayout``
+    naming the file when it is not such JSON (Shopify would refuse it, or take NaN for a
+    value)."""
+    shown = quoted(file.filename)
+    if len(file.content) > MAX_THEME_JSON_BYTES:
+        raise InvalidThemeLayout(
+            f"{shown} holds {len(file.content)} bytes; Shopify takes JSON theme files of at most "
+            "1.5 MB. Make it smaller.", details={"paths": [clipped(file.filename)]})
+    try:
+        text = file.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidThemeLayout(f"{shown} is not UTF-8 text; save it as UTF-8.",
+                                 details={"paths": [clipped(file.filename)]}) from None
+    comment = _LEADING_COMMENT.match(text)
+    header = comment.group(0) if comment else ""
+    try:
+        document = parse_json_body(file.content[len(header.encode("utf-8")):])
+    except InvalidJson as exc:
+        raise InvalidThemeLayout(
+            f"{shown} is not strict JSON ({exc.message}) Fix the file: only a leading /* */ "
+            "comment, no NaN or Infinity, nesting at most 64 deep, integers within 64 bits.",
+            details={"paths": [clipped(file.filename)]}) from None
+    return header, document
+
+
+def check_theme_json(files: Sequence[BundleFile], budget: ReadBudget) -> None:
+    """Every ``.json`` file Shopify parses (``JSON_CHECKED_FOLDERS``) is strict JSON."""
+    for f in files:
+        if f.filename.endswith(".json") and f.filename.startswith(JSON_CHECKED_FOLDERS):
+            budget.check_time()
+            parse_theme_json(f)
 
 
 # --- reading -----------------------------------------------------------------------------------
 
 
-class _Budget:
-    """Counts files and unpacked bytes against the limits while a bundle is read."""
-
-    def __init__(self, limits: BundleLimits) -> None:
-        self.limits = limits
-        self.files = 0
-        self.bytes = 0
-
-    def add_file(self) -> None:
-        self.files += 1
-        if self.files > self.limits.max_files:
-            raise PayloadTooLarge(
-                f"The bundle holds more than {self.limits.max_files} files "
-                "(HOOKYARD_DEPLOY_MAX_FILES); split the deploy.")
-
-    def add_bytes(self, size: int) -> None:
-        self.bytes += size
-        if self.bytes > self.limits.max_unpacked_bytes:
-            raise PayloadTooLarge(
-                f"The bundle unpacks to more than {self.limits.max_unpacked_bytes} bytes "
-                "(HOOKYARD_DEPLOY_MAX_UNPACKED_BYTES); deploy fewer or smaller files.")
-
-
-def _read_zip(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise InvalidBundle("The body is not a readable zip archive.") from None
-    budget = _Budget(limits)
-    entries: list[tuple[str, zipfile.ZipInfo]] = []
-    for info in archive.infolist():
-        path = safe_path(info.filename)
-        if info.is_dir() or _ignored(path):
+def _read_zip(data: bytes, budget: ReadBudget) -> list[tuple[str, bytes]]:
+    archive = ZipArchive(data, budget)
+    entries = []
+    for entry in archive.entries:
+        path = safe_path(entry.name)
+        if entry.is_dir or _ignored(path):
             continue
-        if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise InvalidBundle(f"Zip entry {path!r} is a symbolic link; bundles hold files only.")
-        if info.flag_bits & 0x1:
-            raise InvalidBundle(f"Zip entry {path!r} is encrypted; upload an unencrypted zip.")
+        if entry.is_symlink:
+            raise InvalidBundle(f"Zip entry {quoted(path)} is a symbolic link; bundles hold "
+                                "files only.")
+        if entry.is_encrypted:
+            raise InvalidBundle(f"Zip entry {quoted(path)} is encrypted; upload an unencrypted "
+                                "zip.")
         budget.add_file()
-        entries.append((path, info))
-    declared = _Budget(limits)
-    for _, info in entries:
-        declared.add_bytes(info.file_size)  # before inflating anything
+        entries.append((path, entry))
+    for _, entry in entries:
+        budget.add_bytes(entry.size)  # the declared sizes, before inflating anything
+    return [(path, archive.read(entry)) for path, entry in entries]
+
+
+def _read_tar_gz(data: bytes, budget: ReadBudget) -> list[tuple[str, bytes]]:
     read: list[tuple[str, bytes]] = []
-    actual = _Budget(limits)
-    for path, info in entries:
-        try:
-            with archive.open(info) as stream:
-                content = stream.read(info.file_size + 1)
-        except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
-                OSError, ValueError):
-            raise InvalidBundle(f"Zip entry {path!r} is corrupt or uses an unsupported "
-                                "compression; re-create the zip (deflate).") from None
-        if len(content) > info.file_size:
-            raise InvalidBundle(f"Zip entry {path!r} is larger than its header says.")
-        actual.add_bytes(len(content))
-        read.append((path, content))
+    for member in read_tar_gz(data, budget):  # each size checked before its data is inflated
+        path = safe_path(member.name)
+        if member.kind == "dir" or _ignored(path):
+            continue
+        if member.kind != "file":
+            raise InvalidBundle(f"Tar entry {quoted(path)} is a link or special file; bundles "
+                                "hold regular files only.")
+        budget.add_file()
+        read.append((path, member.content))
     return read
 
 
-def _read_tar_gz(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes]]:
-    budget = _Budget(limits)
-    read: list[tuple[str, bytes]] = []
-    members = 0
-    try:
-        # Stream mode: members are visited in order and each size is checked before its data is
-        # inflated, so a gzip bomb is stopped at the limit instead of decompressed first.
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r|gz") as archive:
-            for member in archive:
-                members += 1
-                if members > 2 * limits.max_files + 100:
-                    raise PayloadTooLarge(
-                        f"The bundle holds more than {limits.max_files} entries "
-                        "(HOOKYARD_DEPLOY_MAX_FILES); split the deploy.")
-                path = safe_path(member.name)
-                if member.isdir() or _ignored(path):
-                    continue
-                if not member.isreg():
-                    raise InvalidBundle(f"Tar entry {path!r} is a link or special file; bundles "
-                                        "hold regular files only.")
-                budget.add_file()
-                budget.add_bytes(member.size)
-                stream = archive.extractfile(member)
-                content = stream.read(member.size + 1) if stream is not None else b""
-                if len(content) != member.size:
-                    raise InvalidBundle(f"Tar entry {path!r} is truncated.")
-                read.append((path, content))
-    except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError):
-        raise InvalidBundle("The body is not a readable .tar.gz archive.") from None
-    return read
-
-
-def _read_json_files(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes]]:
+def _read_json_files(data: bytes, budget: ReadBudget) -> list[tuple[str, bytes]]:
     document = parse_json_body(data)
     files = document.get("files") if isinstance(document, dict) else None
     if not isinstance(files, dict):
         raise InvalidBundle('"files" must be an object mapping theme paths to contents.')
-    budget = _Budget(limits)
     read: list[tuple[str, bytes]] = []
     for raw_path, value in files.items():
+        budget.check_time()
         path = safe_path(raw_path)
         if isinstance(value, str):
             content = value.encode("utf-8")
@@ -288,33 +285,37 @@ def _read_json_files(data: bytes, limits: BundleLimits) -> list[tuple[str, bytes
             try:
                 content = base64.b64decode(value["base64"], validate=True)
             except binascii.Error:
-                raise InvalidBundle(f"files[{path!r}].base64 is not valid base64.") from None
+                raise InvalidBundle(f"files[{quoted(path)}].base64 is not valid "
+                                    "base64.") from None
         else:
-            raise InvalidBundle(f"files[{path!r}] must be a string (text) or "
+            raise InvalidBundle(f"files[{quoted(path)}] must be a string (text) or "
                                 '{"base64": "..."} (binary).')
         budget.add_file()
-        budget.add_bytes(len(content))
+        budget.add_bytes(len(raw_path.encode("utf-8")) + len(content))
         read.append((path, content))
     return read
 
 
 def read_files(fmt: str, data: bytes, limits: BundleLimits) -> list[BundleFile]:
     """The checked theme files of a bundle in format ``fmt`` (see the module docstring)."""
+    budget = ReadBudget(limits)
     if fmt == "zip":
-        entries = _read_zip(data, limits)
+        entries = _read_zip(data, budget)
     elif fmt == "tar.gz":
-        entries = _read_tar_gz(data, limits)
+        entries = _read_tar_gz(data, budget)
     elif fmt == "json":
-        entries = _read_json_files(data, limits)
+        entries = _read_json_files(data, budget)
     else:
-        raise InvalidBundle(f"Unknown bundle format {fmt!r}; use one of {', '.join(FORMATS)}.")
+        raise InvalidBundle(f"Unknown bundle format {quoted(fmt)}; use one of "
+                            f"{', '.join(FORMATS)}.")
     seen: set[str] = set()
     for path, _ in entries:
         if path in seen:
-            raise InvalidBundle(f"The bundle holds {path!r} twice.")
+            raise InvalidBundle(f"The bundle holds {quoted(path)} twice.")
         seen.add(path)
     files = _unwrap([BundleFile(path, content) for path, content in entries])
     check_layout(files)
+    check_theme_json(files, budget)
     return sorted(files, key=lambda f: f.filename)
 
 
@@ -345,14 +346,9 @@ def merge_settings(files: Sequence[BundleFile], overrides: Mapping[str, Any]) ->
     header = ""
     document: dict[str, Any] = {"current": {}}
     if existing is not None:
-        try:
-            text = existing.content.decode("utf-8")
-            comment = _LEADING_COMMENT.match(text)
-            header = comment.group(0) if comment else ""
-            loaded = json.loads(text[len(header):])
-        except (UnicodeDecodeError, ValueError):
-            raise InvalidThemeLayout(f"{SETTINGS_DATA} is not valid JSON, so the settings "
-                                     "overrides cannot be merged into it; fix the file.") from None
+        # Strict, like every theme JSON file: a NaN would be written back as NaN (not JSON), and
+        # nesting is bounded before the recursive merge below walks it.
+        header, loaded = parse_theme_json(existing)
         if not isinstance(loaded, dict):
             raise InvalidThemeLayout(f"{SETTINGS_DATA} must hold a JSON object.")
         document = loaded

@@ -51,6 +51,7 @@ from hookyard.shopify.operations import (
 )
 from hookyard.shopify_access import client_for, shop_of
 from hookyard.shops import ShopConfig
+from hookyard.strict_json import MAX_INT
 from hookyard.theme_bundles import BundleFile, BundleLimits, merge_settings, read_files
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,14 @@ _UPLOAD_FROM, _UPLOAD_TO = 10.0, 95.0
 
 
 def theme_gid(raw: str | int) -> str | None:
-    """A theme id as a GID (``123`` or the GID itself), or None when it is neither."""
-    text = str(raw).strip()
-    if text.isdigit():
-        return THEME_GID_PREFIX + text
-    if text.startswith(THEME_GID_PREFIX) and text.removeprefix(THEME_GID_PREFIX).isdigit():
-        return text
-    return None
+    """A theme id as a GID (``123`` or the GID itself), or None when it is neither. Shopify ids
+    are positive integers within a signed 64-bit int: longer digit strings (which Shopify would
+    refuse only once the job runs) and non-ASCII digits (``"²"`` is ``isdigit()``) are None."""
+    text = str(raw).strip().removeprefix(THEME_GID_PREFIX)
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_INT)):
+        return None
+    number = int(text)
+    return THEME_GID_PREFIX + str(number) if 0 < number <= MAX_INT else None
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,12 @@ Two request shapes (docs/deploys.md):
 - ``application/json``: ``{"shop", "theme": {"id"} | {"name"}, "files": {path: text |
   {"base64"}}, "settings"?, "delete_missing"?}``.
 
-Every check runs before anything is written (token, shop, size, archive, paths, layout,
-settings merge, rate limit); a refused request creates no job and stores no bundle. Every
-attempt by a valid token is audited, refused ones included (``hookyard.audit``).
+Checks, in order: token; the shop the request names (query, or the JSON body), the token's
+scope and the shop's existence; the shop's deploy rate limit, which every attempt from here on
+counts, refused or not (so a token cannot make ingest read hostile bundles at will); then content
+type, target, size, archive, paths, layout, settings merge. A refused request creates no job and
+stores no bundle. Every attempt by a valid token is audited, refused ones included, with the
+shop it named (``hookyard.audit``).
 """
 
 from __future__ import annotations
@@ -30,13 +33,20 @@ from hookyard.errors import (
     RateLimited,
     UnknownShop,
     ValidationFailed,
+    quoted,
 )
 from hookyard.jobs import JobStore
 from hookyard.rate_limits import SlidingWindowLimit
 from hookyard.settings import Settings
 from hookyard.shops import ShopConfig
 from hookyard.strict_json import parse_json_body
-from hookyard.theme_bundles import BundleLimits, bundle_format, merge_settings, read_files
+from hookyard.theme_bundles import (
+    BundleLimits,
+    bundle_format,
+    bundle_format_of,
+    merge_settings,
+    read_files,
+)
 from hookyard.themes import (
     THEME_NAME_MAX_LENGTH,
     DeployRequest,
@@ -57,6 +67,7 @@ class _Attempt:
     """What is known of a deploy attempt so far, for the audit entry of a refusal."""
 
     shop: str = ""
+    """The shop the request named (query or JSON body), as soon as it is known."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,8 @@ def _theme(theme_id: Any, theme_name: Any, problems: _Problems, field: str) -> d
         gid = theme_gid(theme_id) if isinstance(theme_id, str | int) and not isinstance(
             theme_id, bool) else None
         if gid is None:
-            problems.add(f"{field}.id", "must be a theme id: digits or "
-                                        "gid://shopify/OnlineStoreTheme/<digits>")
+            problems.add(f"{field}.id", "must be a theme id: a positive integer within 64 bits "
+                                        "(digits, or gid://shopify/OnlineStoreTheme/<digits>)")
             return {}
         return {"id": gid}
     if not isinstance(theme_name, str) or not theme_name.strip() or not theme_name.isprintable() \
@@ -169,9 +180,22 @@ class DeploysResource:
                             f"to shop {token.shop!r}.")
         shop = self.settings.shop_by_id(shop_id)
         if shop is None:
-            raise UnknownShop(f"Shop {shop_id!r} is not a shop Hookyard serves; use an id from "
-                              "HOOKYARD_SHOPS.")
+            raise UnknownShop(f"Shop {quoted(shop_id)} is not a shop Hookyard serves; use an id "
+                              "from HOOKYARD_SHOPS.")
         return shop
+
+    def _admit(self, shop: ShopConfig) -> None:
+        """Count this attempt against the shop's deploy rate limit, or refuse it (429). Only
+        attempts for a shop the token may act for get here, so no token can use up another
+        shop's budget, and no unknown name gets a counter in Redis."""
+        admission = self.rate.admit(keys.deploy_rate(shop.id))
+        if not admission.admitted:
+            raise RateLimited(
+                f"Shop {shop.id!r} already has {self.settings.deploy_rate_limit_per_minute} "
+                "deploy attempts (accepted or refused) in the last minute "
+                f"(HOOKYARD_DEPLOY_RATE_LIMIT_PER_MINUTE); retry after "
+                f"{admission.retry_after_seconds} s.",
+                retry_after_seconds=admission.retry_after_seconds)
 
     def _read(self, req: falcon.Request) -> bytes:
         return read_body(req, self.settings.deploy_max_bundle_bytes,
@@ -202,25 +226,24 @@ class DeploysResource:
 
     def _check(self, req: falcon.Request, token: ApiToken, attempt: _Attempt) -> DeployRequest:
         """Every check, in the documented order; the request to submit, or the first refusal."""
-        fmt = bundle_format(req.content_type)
-        if fmt == "json":
+        is_json = bundle_format_of(req.content_type) == "json"
+        body = b""
+        document: Any = None
+        if is_json:  # the shop is in the body
             body = self._read(req)
-            target = target_from_json(parse_json_body(body))
-            attempt.shop = target.shop
-            shop = self._shop(token, target.shop)
-        else:  # the target is in the query: refuse before reading the body
-            target = target_from_query(req)
-            attempt.shop = target.shop
-            shop = self._shop(token, target.shop)
+            document = parse_json_body(body)
+            named = document.get("shop") if isinstance(document, dict) else None
+            attempt.shop = named if isinstance(named, str) else ""
+        else:  # the shop is in the query: everything up to the rate limit before reading the body
+            attempt.shop = req.get_param("shop") or ""
+        if attempt.shop:
+            self._admit(self._shop(token, attempt.shop))
+        fmt = bundle_format(req.content_type)
+        target = target_from_json(document) if is_json else target_from_query(req)
+        shop = self._shop(token, target.shop)  # known and admitted above: a target names one
+        if not is_json:
             body = self._read(req)
         files = merge_settings(read_files(fmt, body, self.limits), target.settings)
-        admission = self.rate.admit(keys.deploy_rate(shop.id))
-        if not admission.admitted:
-            raise RateLimited(
-                f"Shop {shop.id!r} already has {self.settings.deploy_rate_limit_per_minute} "
-                f"deploys in the last minute (HOOKYARD_DEPLOY_RATE_LIMIT_PER_MINUTE); retry after "
-                f"{admission.retry_after_seconds} s.",
-                retry_after_seconds=admission.retry_after_seconds)
         return DeployRequest(shop=shop, bundle_format=fmt, bundle=body, theme=target.theme,
                              settings=target.settings, files=files,
                              delete_missing=target.delete_missing)

@@ -172,6 +172,15 @@ def test_the_production_image_leaves_the_sandbox_extra_out_and_compose_adds_it()
     assert re.search(r'^sandbox = \["graphql-core', pyproject, re.M)
 
 
+def test_dockerfile_pins_a_python_patch_level_without_the_tarfile_header_flaw() -> None:
+    """tarfile parses PAX headers quadratically before 3.11.10 (CVE-2024-6232): the base image
+    names a patch level at or above it, not the moving ``3.11`` tag."""
+    match = re.search(r"^ARG PYTHON_IMAGE=python:3\.11\.(\d+)-slim-bookworm$",
+                      DOCKERFILE.read_text(), re.M)
+    assert match, "pin the base image to python:3.11.<patch>-slim-bookworm"
+    assert int(match.group(1)) >= 10
+
+
 def test_dockerfile_final_stage_is_non_root_without_build_tools() -> None:
     final = _stages(DOCKERFILE.read_text())[-1]
     users = [ln.split(None, 1)[1] for ln in final if ln.upper().startswith("USER ")]

@@ -4,6 +4,7 @@ API is rate limited per token, counted in Redis so every replica shares the budg
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import falcon.testing
@@ -113,8 +114,11 @@ def deploy(client: falcon.testing.TestClient, token: str, body: bytes, *,
 
 
 def test_refused_deploys_are_audited_with_the_error_code_and_never_the_bundle(settings, jobs):
-    one_deploy = dataclasses.replace(settings, deploy_rate_limit_per_minute=1)
-    replica = falcon.testing.TestClient(create_app(one_deploy, jobs=ingest_job_store(one_deploy)))
+    # Attempts for a shop the token may act for count, refused or not: acme's third attempt is
+    # the last one the limit lets in (the refusals for globex and an unknown shop do not count).
+    three_attempts = dataclasses.replace(settings, deploy_rate_limit_per_minute=3)
+    replica = falcon.testing.TestClient(create_app(three_attempts,
+                                                   jobs=ingest_job_store(three_attempts)))
     secret_text = "<div>secret-section-content</div>"
     files = {**theme_files(3), "sections/hidden.liquid": secret_text}
 
@@ -144,6 +148,67 @@ def test_refused_deploys_are_audited_with_the_error_code_and_never_the_bundle(se
     stored = repr(jobs.state.xrange(keys.audit_log()))
     for secret in (secret_text, "secret-section-content", SHOP_TOKEN, ADMIN_TOKEN):
         assert secret not in stored
+
+
+def replica_with_deploy_limit(settings: Settings, limit: int) -> falcon.testing.TestClient:
+    limited = dataclasses.replace(settings, deploy_rate_limit_per_minute=limit)
+    return falcon.testing.TestClient(create_app(limited, jobs=ingest_job_store(limited)))
+
+
+def test_refused_deploys_count_against_the_shops_deploy_rate_limit(settings, jobs):
+    replica = replica_with_deploy_limit(settings, 3)
+    refused = [
+        deploy(replica, SHOP_TOKEN, b"not a zip", content_type="application/zip",
+               query="shop=acme&theme_name=X"),
+        deploy(replica, SHOP_TOKEN, json_bundle({"README.md": "x"})),
+        deploy(replica, SHOP_TOKEN, b"x", content_type="text/plain", query="shop=acme"),
+    ]
+    assert [a.status_code for a in refused] == [400, 422, 415]
+
+    # The fourth attempt is over the limit: refused before its body is even read.
+    valid = deploy(replica, SHOP_TOKEN, json_bundle(theme_files(3)))
+    hostile = deploy(replica, SHOP_TOKEN, b"\x1f\x8b" + b"\x00" * 100,
+                     content_type="application/gzip", query="shop=acme&theme_name=X")
+
+    for answer in (valid, hostile):
+        assert (answer.status_code, answer.json["error"]) == (429, "rate_limited")
+        assert 1 <= int(answer.headers["Retry-After"]) <= 60
+        assert "HOOKYARD_DEPLOY_RATE_LIMIT_PER_MINUTE" in answer.json["message"]
+    assert jobs.list_jobs(queue="deploy")[0] == []
+    assert deploy(replica, ADMIN_TOKEN, json_bundle(theme_files(3), shop="globex")
+                  ).status_code == 202  # the limit is per shop
+
+
+def test_refusals_for_a_shop_the_token_may_not_act_for_use_up_no_ones_budget(settings, jobs):
+    replica = replica_with_deploy_limit(settings, 2)
+    for _ in range(5):
+        assert deploy(replica, SHOP_TOKEN, json_bundle(theme_files(3), shop="globex")
+                      ).status_code == 403
+        assert deploy(replica, ADMIN_TOKEN, b"x", content_type="application/zip",
+                      query="shop=no-such-shop&theme_name=X").status_code == 404
+
+    answers = [deploy(replica, ADMIN_TOKEN, json_bundle(theme_files(3), shop="globex"))
+               for _ in range(2)]
+
+    assert [a.status_code for a in answers] == [202, 202]
+    assert jobs.state.keys("hy:ratelimit:deploy:*") == [keys.deploy_rate("globex").encode()]
+
+
+def test_a_refused_deploy_is_audited_with_the_shop_its_request_named(client):
+    answers = [
+        deploy(client, SHOP_TOKEN, b"x", content_type="application/zip", query="shop=acme"),
+        deploy(client, SHOP_TOKEN, b"x", content_type="text/plain", query="shop=acme"),
+        deploy(client, SHOP_TOKEN, json.dumps({"shop": "acme"}).encode()),
+        deploy(client, ADMIN_TOKEN, b"x", content_type="application/zip",
+               query="shop=acme&theme_id=" + "1" * 40),
+    ]
+
+    assert [a.status_code for a in answers] == [422, 415, 422, 422]
+    assert [(e["outcome"], e["error"], e["shop"]) for e in reversed(audit(client)["entries"])
+            ] == [("refused", "validation_failed", "acme"),
+                  ("refused", "unsupported_media_type", "acme"),
+                  ("refused", "validation_failed", "acme"),
+                  ("refused", "validation_failed", "acme")]
 
 
 def test_deploys_without_a_valid_token_leave_no_audit_entry(client, jobs):

@@ -10,7 +10,15 @@ import zipfile
 
 import pytest
 
-from bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
+from bundle_support import (
+    json_bundle,
+    raw_tar_gz,
+    tar_gz_bundle,
+    tar_member,
+    theme_files,
+    zip_bundle,
+    zip_with_raw_names,
+)
 from hookyard.errors import (
     InvalidBundle,
     InvalidThemeLayout,
@@ -208,3 +216,117 @@ def test_batches_hold_at_most_fifty_files_and_a_bounded_size():
     ("gid://shopify/Product/9", None), ("abc", None)])
 def test_theme_ids_are_normalised_to_gids(raw, gid):
     assert theme_gid(raw) == gid
+
+
+# --- hostile input (issue #21) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["assets/a\x1b[31m.css", "assets/a\n.css", "assets/a\r.css",
+                                  "assets/a\t.css", "assets/a\x7f.css", "assets/a\x85.css",
+                                  "assets/a\u2028.css", "assets/a\u202e.css"])
+def test_paths_with_control_or_invisible_characters_are_refused_as_unsafe(path):
+    with pytest.raises(UnsafeBundlePath, match="control or invisible"):
+        safe_path(path)
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz", "json"])
+def test_control_characters_in_any_bundle_formats_names_are_refused(fmt):
+    files = {**theme_files(3), "assets/a\x1b.css": "x", "snippets/b\n.liquid": "y"}
+    data = {"zip": zip_bundle, "tar.gz": tar_gz_bundle, "json": json_bundle}[fmt](files)
+    with pytest.raises(UnsafeBundlePath):
+        read_files(fmt, data, LIMITS)
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
+def test_a_nul_inside_an_archive_name_is_refused_not_cut_short(fmt):
+    # zipfile and C strings read "assets/a.css\0/../../" as "assets/a.css"; docs promise 400.
+    name = b"assets/a.css\x00/../../"
+    data = (zip_with_raw_names({b"layout/theme.liquid": b"x", name: b"y"}) if fmt == "zip"
+            else raw_tar_gz(tar_member(b"layout/theme.liquid", b"x"), tar_member(name, b"y")))
+    with pytest.raises(UnsafeBundlePath, match="NUL"):
+        read_files(fmt, data, LIMITS)
+
+
+def test_vietnamese_and_emoji_file_names_are_still_accepted():
+    files = {**theme_files(3), "snippets/tiếng-việt.liquid": "x", "assets/🎉.svg": "<svg/>"}
+    assert set(names(read_files("zip", zip_bundle(files), LIMITS))) == set(files)
+
+
+def test_a_path_of_a_megabyte_is_refused_without_echoing_it():
+    with pytest.raises(UnsafeBundlePath) as raised:
+        read_files("json", json_bundle({"sections/" + "x" * (1 << 20): "y"}), LIMITS)
+    assert len(raised.value.message) < 300
+
+
+def test_paths_outside_the_layout_are_echoed_cut_short():
+    long_name = "docs/" + "d" * 900
+    with pytest.raises(InvalidThemeLayout) as raised:
+        read_files("zip", zip_bundle({**theme_files(3), long_name: "x"}), LIMITS)
+    assert len(raised.value.message) < 500
+    [shown] = raised.value.details["paths"]
+    assert len(shown) < 200 and long_name.startswith(shown.removesuffix("..."))
+
+
+def nested(depth: int) -> str:
+    return '{"current": ' + "[" * depth + "]" * depth + "}"
+
+
+def test_settings_data_nested_1000_deep_is_refused_rather_than_crashing_the_merge():
+    # It was a RecursionError (500) inside merge_settings.
+    files = [BundleFile(SETTINGS_DATA, nested(1000).encode())]
+    with pytest.raises(InvalidThemeLayout, match="64"):
+        merge_settings(files, {"a": 1})
+
+
+def test_a_bundle_whose_settings_data_nests_deeper_than_64_is_refused_when_read():
+    files = {**theme_files(3), SETTINGS_DATA: nested(65)}
+    with pytest.raises(InvalidThemeLayout) as raised:
+        read_files("zip", zip_bundle(files), LIMITS)
+    assert raised.value.details["paths"] == [SETTINGS_DATA]
+    assert read_files("zip", zip_bundle({**files, SETTINGS_DATA: nested(63)}), LIMITS)
+
+
+@pytest.mark.parametrize("path", [SETTINGS_DATA, "templates/index.json", "locales/en.default.json",
+                                  "sections/header-group.json",
+                                  "templates/customers/account.json"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999",
+                                   "123456789012345678901234567890"])
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz", "json"])
+def test_nan_infinity_and_huge_numbers_in_a_theme_json_file_are_refused(path, value, fmt):
+    files = {**theme_files(3), path: '/* generated */\n{"a": ' + value + "}"}
+    data = {"zip": zip_bundle, "tar.gz": tar_gz_bundle, "json": json_bundle}[fmt](files)
+    with pytest.raises(InvalidThemeLayout, match="strict JSON") as raised:
+        read_files(fmt, data, LIMITS)
+    assert raised.value.details["paths"] == [path]
+
+
+def test_settings_data_with_nan_cannot_take_overrides_either():
+    with pytest.raises(InvalidThemeLayout):
+        merge_settings([BundleFile(SETTINGS_DATA, b'{"current": {"a": NaN}}')], {"b": 1})
+
+
+def test_json_assets_are_served_as_they_are_and_not_parsed():
+    files = {**theme_files(3), "assets/data.json": '{"a": NaN}', "assets/x.js.map": "{"}
+    assert "assets/data.json" in names(read_files("zip", zip_bundle(files), LIMITS))
+
+
+def test_a_theme_json_file_larger_than_shopify_takes_is_refused_unparsed():
+    from hookyard.theme_bundles import MAX_THEME_JSON_BYTES
+
+    big = '{"a": "' + "x" * MAX_THEME_JSON_BYTES + '"}'
+    with pytest.raises(InvalidThemeLayout, match=r"1\.5 MB"):
+        read_files("zip", zip_bundle({**theme_files(3), "locales/en.default.json": big}),
+                   BundleLimits(max_files=100, max_unpacked_bytes=4 << 20))
+
+
+@pytest.mark.parametrize("raw", ["1" * 40, "9223372036854775808", "0", "-5",
+                                 "\u00b2", "\uff11\uff12\uff13",  # superscript, full-width
+                                 "gid://shopify/OnlineStoreTheme/" + "9" * 40,
+                                 "gid://shopify/OnlineStoreTheme/0", 2**63, 0, -1])
+def test_theme_ids_that_are_not_positive_64_bit_integers_are_refused(raw):
+    assert theme_gid(raw) is None
+
+
+def test_the_largest_64_bit_theme_id_is_accepted_and_leading_zeros_are_dropped():
+    assert theme_gid(str(2**63 - 1)) == f"gid://shopify/OnlineStoreTheme/{2**63 - 1}"
+    assert theme_gid("007") == "gid://shopify/OnlineStoreTheme/7"
