@@ -18,7 +18,7 @@ import falcon
 from hookyard import keys
 from hookyard.api_tokens import ApiToken
 from hookyard.audit import AuditLog
-from hookyard.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited
+from hookyard.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited, quoted
 from hookyard.jobs import STATES, JobStore, public_view
 from hookyard.operator_actions import OperatorActions
 from hookyard.queues import QUEUES
@@ -37,13 +37,13 @@ BAD_CURSOR = "cursor is not one this API gave out; start without it."
 def _visible(record: dict[str, Any] | None, token: ApiToken, job_id: str) -> dict[str, Any]:
     """The record if this token may see it; unknown and foreign ids look the same (404)."""
     if record is None or (token.shop is not None and record.get("shop") != token.shop):
-        raise NotFound(f"No job {job_id!r} visible to this token.")
+        raise NotFound(f"No job {quoted(job_id)} visible to this token.")
     return record
 
 
 def _queue_param(value: str | None) -> str | None:
     if value is not None and value not in QUEUES:
-        raise BadRequest(f"Unknown queue {value!r}; use one of {', '.join(QUEUES)}.")
+        raise BadRequest(f"Unknown queue {quoted(value)}; use one of {', '.join(QUEUES)}.")
     return value
 
 
@@ -132,11 +132,11 @@ class JobsResource(_Authenticated):
         queue = _queue_param(req.get_param("queue"))
         state = req.get_param("state")
         if state is not None and state not in STATES:
-            raise BadRequest(f"Unknown state {state!r}; use one of {', '.join(STATES)}.")
+            raise BadRequest(f"Unknown state {quoted(state)}; use one of {', '.join(STATES)}.")
         shop = req.get_param("shop")
         if token.shop is not None:
             if shop not in (None, token.shop):
-                raise NotFound(f"Shop {shop!r} is not visible to this token.")
+                raise NotFound(f"Shop {quoted(shop)} is not visible to this token.")
             shop = token.shop
         records, cursor = _page(self.jobs, req, queue=queue, state=state, shop=shop)
         resp.media = {"jobs": [public_view(r) for r in records], "next_cursor": cursor}
@@ -178,7 +178,7 @@ class DeadJobsResource(_Authenticated):
     def on_get(self, req: falcon.Request, resp: falcon.Response, queue: str) -> None:
         require_admin(self.token(req))
         if queue not in QUEUES:
-            raise NotFound(f"No queue {queue!r}; queues are {', '.join(QUEUES)}.")
+            raise NotFound(f"No queue {quoted(queue)}; queues are {', '.join(QUEUES)}.")
         records, cursor = _page(self.jobs, req, queue=queue, state="failed", shop=None)
         resp.media = {"queue": queue, "jobs": [public_view(r) for r in records],
                       "next_cursor": cursor}

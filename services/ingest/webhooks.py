@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import falcon
 
 from hookyard import keys, metrics
-from hookyard.errors import UnknownShop, WrongEvent
+from hookyard.errors import UnknownShop, WrongEvent, quoted
 from hookyard.jobs import JobStore
 from hookyard.nhanh import HANDSHAKE_EVENT, SOURCE, body_digest, jobs_for, parse_webhook
 from hookyard.settings import Settings
@@ -34,7 +34,7 @@ class NhanhWebhookResource:
             event = document.get("event")
             if event not in (self.only_event, HANDSHAKE_EVENT) and isinstance(event, str):
                 raise WrongEvent(f"This endpoint only takes {self.only_event!r} events, not "
-                                 f"{event!r}; send it to /webhooks/nhanh.")
+                                 f"{quoted(event)}; send it to /webhooks/nhanh.")
         webhook = parse_webhook(document)
         shop = self.settings.shop_by_business_id(webhook.business_id)
         if shop is None:

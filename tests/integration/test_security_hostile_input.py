@@ -203,3 +203,12 @@ def test_a_method_that_is_not_an_http_token_is_400_json(client, live_redis):
     assert (result.status_code, result.json["error"]) == (400, "bad_request")
     assert "HTTP method" in result.json["message"]
     assert stored_keys(live_redis) == 0
+
+
+@pytest.mark.parametrize("path", ["/jobs/" + "x" * 5000, "/queues/" + "q" * 5000 + "/dead",
+                                  "/jobs?shop=" + "s" * 5000 + "&state=" + "t" * 5000])
+def test_an_error_never_echoes_a_long_id_back_whole(client, path):
+    answer = client.simulate_get(path, headers=auth())
+    assert answer.status_code in (400, 404)
+    assert len(answer.json["message"]) < 300, answer.json["message"][:400]
+    assert "5000 characters" in answer.json["message"]
