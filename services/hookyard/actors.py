@@ -14,6 +14,15 @@ import dramatiq
 import dramatiq.broker
 
 from hookyard.broker import HookyardBroker
+from hookyard.queues import (
+    CUSTOMER_SYNC,
+    DEPLOY,
+    DEPLOY_THEME,
+    DEPLOY_THEME_PRIORITY,
+    INVENTORY_SYNC,
+    SYNC_CUSTOMER,
+    SYNC_INVENTORY_ITEM,
+)
 
 if not isinstance(dramatiq.broker.global_broker, HookyardBroker):
     raise RuntimeError(
@@ -25,14 +34,14 @@ from hookyard import customers, inventory, runtime, themes
 from hookyard.errors import PermanentJobError
 
 
-@dramatiq.actor(actor_name="sync_customer", queue_name="customer-sync",
+@dramatiq.actor(actor_name=SYNC_CUSTOMER.name, queue_name=SYNC_CUSTOMER.queue,
                 throws=(PermanentJobError,))
 def sync_customer(job_id: str) -> Any:
     """Push one Nhanh.vn customer's total spent into its Shopify customer metafield."""
     return runtime.run_job(job_id, customers.sync_customer)
 
 
-@dramatiq.actor(actor_name="sync_inventory_item", queue_name="inventory-sync",
+@dramatiq.actor(actor_name=SYNC_INVENTORY_ITEM.name, queue_name=SYNC_INVENTORY_ITEM.queue,
                 throws=(PermanentJobError,))
 def sync_inventory_item(job_id: str) -> Any:
     """Set one Nhanh.vn product's available quantities at the mapped Shopify locations."""
@@ -40,7 +49,8 @@ def sync_inventory_item(job_id: str) -> Any:
 
 
 
-@dramatiq.actor(actor_name="deploy_theme", queue_name="deploy", throws=(PermanentJobError,))
+@dramatiq.actor(actor_name=DEPLOY_THEME.name, queue_name=DEPLOY_THEME.queue,
+                throws=(PermanentJobError,))
 def deploy_theme(job_id: str) -> Any:
     """Upload a stored theme bundle into a Shopify theme, in batches, with progress."""
     return runtime.run_job(job_id, themes.deploy_theme)
@@ -48,14 +58,15 @@ def deploy_theme(job_id: str) -> Any:
 
 # Same step and queue; a lower priority number runs first among the messages a worker has
 # fetched (deploys to shops with a custom domain, see docs/deploys.md).
-@dramatiq.actor(actor_name="deploy_theme_priority", queue_name="deploy", priority=-10,
+@dramatiq.actor(actor_name=DEPLOY_THEME_PRIORITY.name, queue_name=DEPLOY_THEME_PRIORITY.queue,
+                priority=-10,
                 throws=(PermanentJobError,))
 def deploy_theme_priority(job_id: str) -> Any:
     """``deploy_theme`` for a shop with a custom domain: served before the others."""
     return runtime.run_job(job_id, themes.deploy_theme)
 
 ACTORS_BY_QUEUE = {
-    "customer-sync": sync_customer,
-    "inventory-sync": sync_inventory_item,
-    "deploy": deploy_theme,
+    CUSTOMER_SYNC: sync_customer,
+    INVENTORY_SYNC: sync_inventory_item,
+    DEPLOY: deploy_theme,
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 from hookyard.errors import ValidationFailed
 from hookyard.jobs import NewJob
+from hookyard.queues import SYNC_CUSTOMER, SYNC_INVENTORY_ITEM
 from hookyard.shops import ShopConfig
 
 SOURCE = "nhanh"
@@ -191,18 +192,18 @@ def jobs_for(webhook: Webhook, shop: ShopConfig, *, body_sha256: str,
              received_at: str) -> list[NewJob]:
     """One job per item; the payload is the item as received (Unicode untouched)."""
     if webhook.event == INVENTORY_EVENT:
-        queue, actor, entity, kind = "inventory-sync", "sync_inventory_item", "product", \
+        actor, entity, kind = SYNC_INVENTORY_ITEM, "product", \
             "inventory"
     elif webhook.event == CUSTOMER_EVENT:
-        queue, actor, entity, kind = "customer-sync", "sync_customer", "customer", "customer"
+        actor, entity, kind = SYNC_CUSTOMER, "customer", "customer"
     else:
         return []
     source_event = {"source": SOURCE, "event": webhook.event, "business_id": webhook.business_id,
                     "body_sha256": body_sha256, "received_at": received_at}
     return [
         NewJob(
-            queue=queue,
-            actor=actor,
+            queue=actor.queue,
+            actor=actor.name,
             shop=shop.id,
             entity=f"{entity}:{item['id']}",
             payload={"event": webhook.event, "business_id": webhook.business_id,

@@ -31,12 +31,13 @@ import time
 from hookyard import catalog, metrics
 from hookyard.customers import CUSTOMER_EXPORT
 from hookyard.inventory import INVENTORY_EXPORT
+from hookyard.queues import CUSTOMER_SYNC, INVENTORY_SYNC
 from hookyard.runtime import Runtime
 from hookyard.shops import ShopConfig
 
 log = logging.getLogger(__name__)
 
-EXPORTS = {"customer-sync": CUSTOMER_EXPORT, "inventory-sync": INVENTORY_EXPORT}
+EXPORTS = {CUSTOMER_SYNC: CUSTOMER_EXPORT, INVENTORY_SYNC: INVENTORY_EXPORT}
 """The snapshot each sync queue's worker keeps loaded."""
 MIN_PAUSE_SECONDS = 1.0
 """Shortest pause between two passes, so a clock step or an odd record cannot make it spin."""

@@ -37,6 +37,7 @@ from hookyard import keys, metrics, scripts
 from hookyard.audit import AuditLog
 from hookyard.errors import HookyardError, JobCancelled, JobError, PermanentJobError
 from hookyard.jobs import JobStore, NewJob
+from hookyard.queues import DEPLOY, DEPLOY_THEME, DEPLOY_THEME_PRIORITY
 from hookyard.runtime import Runtime
 from hookyard.settings import Settings
 from hookyard.shopify.operations import (
@@ -56,9 +57,6 @@ from hookyard.theme_bundles import BundleFile, BundleLimits, merge_settings, rea
 
 log = logging.getLogger(__name__)
 
-QUEUE = "deploy"
-ACTOR = "deploy_theme"
-PRIORITY_ACTOR = "deploy_theme_priority"
 """Same queue, same step, a lower Dramatiq priority number: deploys to shops with a
 ``custom_domain`` run before the others a worker has fetched (see docs/deploys.md)."""
 BATCH_MAX_BYTES = 4 * 1024 * 1024
@@ -121,8 +119,8 @@ def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, 
     shop = request.shop
     first = bool(shop.custom_domain)
     job = NewJob(
-        queue=QUEUE,
-        actor=PRIORITY_ACTOR if first else ACTOR,
+        queue=DEPLOY,
+        actor=(DEPLOY_THEME_PRIORITY if first else DEPLOY_THEME).name,
         payload={
             "bundle": {
                 "format": request.bundle_format,
@@ -147,7 +145,7 @@ def submit_deploy(jobs: JobStore, request: DeployRequest, *, requested_by: str, 
                                                request_id=request_id))
     if first:
         move_to_front(jobs, job.job_id)
-    metrics.jobs_enqueued_total.labels(QUEUE).inc()
+    metrics.jobs_enqueued_total.labels(DEPLOY).inc()
     return job.job_id
 
 

@@ -1,6 +1,7 @@
 """``python -m workers.deploy``: runs the deploy queue."""
 
+from hookyard.queues import DEPLOY
 from workers.runner import main
 
 if __name__ == "__main__":
-    raise SystemExit(main("deploy"))
+    raise SystemExit(main(DEPLOY))

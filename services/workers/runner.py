@@ -25,6 +25,7 @@ from hookyard.logs import configure_logging
 from hookyard.metrics import QueueStatsCollector
 from hookyard.prefill import prefiller_for
 from hookyard.presence import WorkerPresence
+from hookyard.queues import DEPLOY
 from hookyard.settings import Settings
 
 log = logging.getLogger("hookyard.worker")
@@ -54,7 +55,7 @@ def boot(settings: Settings) -> tuple[runtime.Runtime, broker_module.HookyardBro
 def worker_threads(settings: Settings, queue: str) -> int:
     """Threads of ``queue``'s worker: ``HOOKYARD_DEPLOY_WORKER_THREADS`` for deploys (long jobs,
     few at once), ``HOOKYARD_WORKER_THREADS`` for the rest."""
-    return settings.deploy_worker_threads if queue == "deploy" else settings.worker_threads
+    return settings.deploy_worker_threads if queue == DEPLOY else settings.worker_threads
 
 
 def worker_timeout_ms(settings: Settings) -> int:

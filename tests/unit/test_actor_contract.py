@@ -36,3 +36,10 @@ def test_actor_names_queues_and_options_are_pinned():
         name, queue, options = [*line.split(" "), ""][:3]
         declared[name] = (queue, set(filter(None, options.split(","))))
     assert declared == EXPECTED
+
+
+def test_the_declared_actor_names_are_the_ones_producers_use():
+    from hookyard.queues import ACTORS
+
+    assert {actor.name: actor.queue for actor in ACTORS} == \
+        {name: queue for name, (queue, _) in EXPECTED.items()}
