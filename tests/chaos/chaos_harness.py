@@ -542,22 +542,20 @@ class Nemesis:
         return submit
 
     def _kill_worker(self) -> None:
-        supervisor = self.stack.supervisor
-        assert supervisor is not None
-        with supervisor.lock:
-            victim = self.rng.choice([w for w in self.stack.workers if w.pid is not None])
-            if victim.signal(signal.SIGKILL):
-                self.counts["worker_sigkill"] += 1
-                self.ledger.event(f"nemesis: SIGKILL {victim.name}")
+        self._signal_worker(signal.SIGKILL, "worker_sigkill")
 
     def _term_worker(self) -> None:
+        self._signal_worker(signal.SIGTERM, "worker_sigterm")
+
+    def _signal_worker(self, signum: signal.Signals, count: str) -> None:
+        """Send ``signum`` to a running worker the seeded rng picks; counted as ``count``."""
         supervisor = self.stack.supervisor
         assert supervisor is not None
         with supervisor.lock:
             victim = self.rng.choice([w for w in self.stack.workers if w.pid is not None])
-            if victim.signal(signal.SIGTERM):
-                self.counts["worker_sigterm"] += 1
-                self.ledger.event(f"nemesis: SIGTERM {victim.name}")
+            if victim.signal(signum):
+                self.counts[count] += 1
+                self.ledger.event(f"nemesis: {signum.name} {victim.name}")
 
     def _kill_gunicorn_worker(self) -> None:
         assert self.stack.ingest is not None and self.stack.ingest.pid is not None
