@@ -38,7 +38,6 @@ import json
 import os
 import random
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -51,6 +50,7 @@ from typing import Any
 
 import redis
 import requests
+from source_tree import ROOT, TESTS
 
 from devstack.commands import ingest_command, worker_command
 from devstack.launcher import Process, Supervisor
@@ -59,16 +59,9 @@ from hookyard import keys
 from hookyard.jobs import JobStore, NewJob
 from hookyard.settings import QUEUES, Settings
 from hookyard_sandbox.client import SandboxClient
-
-ROOT = Path(__file__).resolve().parents[2]
-TESTS = ROOT / "tests"
-for _path in (TESTS, TESTS / "e2e"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN, product_id  # noqa: E402
-from platform_support import SHOPIFY_TOKEN, platform_env  # noqa: E402
-from sandbox_process import SandboxProcess  # noqa: E402
+from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN, product_id
+from platform_support import SHOPIFY_TOKEN, platform_env
+from sandbox_process import SandboxProcess
 
 MIN_KILLS = 3  # periodic worker SIGKILLs, even when the sending is over sooner
 SYNC_QUEUES = ("inventory-sync", "customer-sync")
