@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from chaos_harness import (
-    ChaosConfig,
     Ledger,
     Send,
     Webhook,
@@ -24,6 +23,7 @@ from chaos_harness import (
     judge_deliveries,
     send_all,
 )
+from config import ChaosConfig
 
 
 def webhook(id_: int, values: dict[str, int], *outcomes: str,
