@@ -15,15 +15,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from chaos_harness import (
-    Ledger,
-    Send,
-    Webhook,
-    is_definite,
-    judge_deliveries,
-    send_all,
-)
+from chaos_harness import judge_deliveries, send_all
 from config import ChaosConfig
+from ledger import Ledger, Send, Webhook, is_definite
 
 
 def webhook(id_: int, values: dict[str, int], *outcomes: str,
