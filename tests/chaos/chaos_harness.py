@@ -48,164 +48,19 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import requests
 import source_tree  # noqa: F401 (puts the test helpers imported below on sys.path)
 from config import ChaosConfig
-from ledger import Ledger, Poison, Webhook, is_definite
+from ledger import Ledger, Poison, Webhook
+from senders import send_all, submit_poison
 from stack import ChaosStack, gunicorn_children
+from workload import customer_id, make_webhooks, seed_shop
 
 from hookyard import keys
-from hookyard.jobs import NewJob
 from hookyard.settings import QUEUES
-from hookyard_sandbox.client import SandboxClient
-from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN, product_id
-from platform_support import SHOPIFY_TOKEN
+from nhanh_payloads import LOCATION
 
 MIN_KILLS = 3  # periodic worker SIGKILLs, even when the sending is over sooner
 TERMINAL = {"succeeded", "superseded", "failed", "cancelled"}
-
-
-# --- the workload ---------------------------------------------------------------------------
-
-
-def sku_name(i: int) -> str:
-    return f"CH-{i:03d}"
-
-
-def customer_id(i: int) -> str:
-    return f"C{i:03d}"
-
-
-def customer_mobile(i: int) -> str:
-    return f"09{i:08d}"
-
-
-def seed_shop(sandbox: SandboxClient, config: ChaosConfig) -> None:
-    sandbox.create_shop({
-        "id": "acme", "token": SHOPIFY_TOKEN, "domain": "acme.myshopify.com",
-        "plan": "standard",
-        "locations": [{"id": LOCATION, "name": "Main"}],
-        "products": [{"title": "Chaos", "variants": [
-            {"sku": sku_name(i), "inventory": {"Main": 0}} for i in range(config.skus)]}],
-        "customers": [{"email": f"c{i}@example.vn", "phone": "+84" + customer_mobile(i)[1:],
-                       "firstName": f"Khách {i}"} for i in range(config.customers)],
-        "themes": [],
-    })
-    # Serve even when the bucket is short, and count it: Hookyard must pace itself.
-    sandbox.set_faults("acme", enforce_throttle=False)
-
-
-def make_webhooks(config: ChaosConfig, rng: random.Random) -> list[Webhook]:
-    """Webhook i is sent by sender i % senders, which owns a disjoint share of the SKUs and
-    customers: so the ledger alone knows each entity's newest accepted value (the last one its
-    sender got a 200 for). Every value is unique (i + 1): each body is distinct, and a value in
-    Shopify names the webhook it came from."""
-    webhooks = []
-    for i in range(config.webhooks):
-        sender = i % config.senders
-        value = i + 1
-        if rng.random() < 0.6:
-            own = [sku_name(s) for s in range(config.skus) if s % config.senders == sender]
-            skus = rng.sample(own, min(len(own), rng.randint(1, 3)))
-            data = {str(product_id(sku)): {
-                "id": product_id(sku), "code": sku, "available": value, "remain": value,
-                "depots": {DEPOT: {"available": value, "remain": value}}} for sku in skus}
-            values = dict.fromkeys(skus, value)
-            kind, event = "inventory", "inventoryChange"
-        else:
-            own_c = [c for c in range(config.customers) if c % config.senders == sender]
-            chosen = rng.sample(own_c, min(len(own_c), rng.randint(1, 2)))
-            data = [{"id": customer_id(c), "totalSpent": value, "mobile": customer_mobile(c)}
-                    for c in chosen]
-            values = {customer_id(c): value for c in chosen}
-            kind, event = "customer", "customerUpdate"
-        document = {"event": event, "businessId": BUSINESS_ID, "data": data,
-                    "webhooksVerifyToken": TOKEN}
-        body = json.dumps(document, ensure_ascii=False).encode()
-        webhooks.append(Webhook(id=i, kind=kind, values=values, body=body, sender=sender))
-    return webhooks
-
-
-def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
-             config: ChaosConfig) -> None:
-    """Each sender posts its webhooks in order, re-sending each until a definite answer (or
-    until it gives up: ``give_up_after_seconds``, ``max_sends``)."""
-
-    def send(mine: list[Webhook]) -> None:
-        session = requests.Session()
-        url = f"{stack.ingest_url}/webhooks/nhanh"
-        for webhook in mine:
-            deadline = time.monotonic() + config.give_up_after_seconds
-            pause = 0.1
-            while True:
-                answer: dict[str, Any] | None = None
-                try:
-                    response = session.post(url, data=webhook.body, timeout=(
-                        2, config.send_timeout_seconds),
-                        headers={"Content-Type": "application/json"})
-                    outcome = str(response.status_code)
-                    if response.status_code == 200:
-                        answer = response.json()
-                except requests.Timeout:
-                    outcome = "timeout"
-                except requests.ConnectionError:
-                    outcome = "connection_error"
-                    session = requests.Session()
-                except requests.RequestException:
-                    # The status line arrived but the body did not, or not whole
-                    # (ChunkedEncodingError: gunicorn writes the headers and the body in two
-                    # sends, and a worker SIGKILLed between them had already committed).
-                    outcome = "broken_answer"
-                    session = requests.Session()
-                ledger.record_send(webhook, outcome, answer)
-                if outcome == "200":
-                    break
-                if is_definite(outcome):
-                    webhook.rejected = outcome  # a 4xx: never re-sent
-                    break
-                if (time.monotonic() > deadline
-                        or (config.max_sends is not None
-                            and len(webhook.sends) >= config.max_sends)):
-                    webhook.gave_up = outcome
-                    break
-                time.sleep(pause)
-                pause = min(2.0, pause * 2)
-
-    def sender(number: int, mine: list[Webhook]) -> None:
-        try:
-            send(mine)
-        except Exception as exc:  # a harness bug must fail the run, not silently end a sender
-            unfinished = [w.id for w in mine if not w.finished]
-            ledger.harness_errors.append(
-                f"sender {number} stopped with {exc!r}; {len(unfinished)} of its webhooks "
-                f"unfinished, from webhook {unfinished[:1]}")
-            raise
-
-    by_sender: dict[int, list[Webhook]] = defaultdict(list)
-    for webhook in webhooks:
-        by_sender[webhook.sender].append(webhook)
-    threads = [threading.Thread(target=sender, args=(s, mine), name=f"sender-{s}", daemon=True)
-               for s, mine in by_sender.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
-def submit_poison(stack: ChaosStack, ledger: Ledger, poison: Poison) -> None:
-    """A job that SIGKILLs every worker running it; submitted straight to Redis. Re-tried with
-    the same id and dedupe key until Redis confirms, so it exists exactly once."""
-    job = NewJob(queue="customer-sync", actor="crash_the_worker", payload={}, shop="acme",
-                 job_id=poison.job_id)
-    while True:
-        poison.tries += 1
-        try:
-            stack.jobs.submit([job], dedupe_key=keys.dedupe("chaos", poison.job_id))
-            poison.accepted_at = time.monotonic() - ledger.started
-            ledger.event(f"poison {poison.job_id} accepted")
-            return
-        except redis.RedisError:
-            time.sleep(0.5)
 
 
 # --- the nemesis ----------------------------------------------------------------------------
