@@ -15,9 +15,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from chaos_harness import judge_deliveries
 from config import ChaosConfig
 from ledger import Ledger, Send, Webhook, is_definite
+from oracle import judge_deliveries
 from senders import send_all
 
 
