@@ -1,7 +1,23 @@
 """``python tests/chaos/run.py --webhooks 50000``: the fault-injection run at any size.
 
-Prints Jepsen's four sets and every other check (see ``chaos_harness``), writes ``report.json``
-and ``ledger.json`` into the work directory, and exits 1 when a promise was broken.
+Prints Jepsen's four sets and every other check (see ``oracle``), writes ``report.json`` and
+``ledger.json`` into the work directory, and exits 1 when a promise was broken.
+
+The run's modules in tests/chaos/, one job each. Dependencies point one way, down this list: a
+module imports only modules below it (and run.py and the tests any of them).
+
+- ``chaos_harness``: ``run_chaos``, a run in order: start, send under the nemesis, drain, judge.
+- ``oracle``: judges the drained run against the ledger, the job records and Shopify's state.
+- ``nemesis``: the seeded faults (kills, pauses, Shopify bursts, poison jobs).
+- ``draining``: waits until every job has ended and the broker's queues are empty.
+- ``senders``: post the webhooks, re-sending like Nhanh; submit the poison jobs.
+- ``workload``: the shop the sandbox starts with, and the webhooks.
+- ``stack``: Redis, the sandbox, gunicorn ingest and the supervised workers.
+- ``report``: what the oracle found, ``problems()`` and the printed summary.
+- ``ledger``: every send and its answer, out of the nemesis' reach.
+- ``config``: ``ChaosConfig`` and the settings of the stack under test.
+- ``source_tree``: the repository's paths; the one place that puts ``tests/`` and
+  ``tests/e2e`` on ``sys.path`` for the test helpers there.
 """
 
 from __future__ import annotations

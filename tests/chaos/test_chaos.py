@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from chaos_harness import ChaosConfig, run_chaos
+from chaos_harness import run_chaos
+from config import ChaosConfig
 
 pytestmark = pytest.mark.e2e
 

@@ -15,15 +15,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from chaos_harness import (
-    ChaosConfig,
-    Ledger,
-    Send,
-    Webhook,
-    is_definite,
-    judge_deliveries,
-    send_all,
-)
+from config import ChaosConfig
+from ledger import Ledger, Send, Webhook, is_definite
+from oracle import judge_deliveries
+from senders import send_all
 
 
 def webhook(id_: int, values: dict[str, int], *outcomes: str,
