@@ -1,5 +1,5 @@
 """What processes cost, read from /proc: CPU seconds of one process (and of the children it
-reaped), of Redis with its AOF-rewrite children, and of the whole machine."""
+reaped), of Redis with its AOF-rewrite children, and of the whole machine; resident memory."""
 
 from __future__ import annotations
 
@@ -48,3 +48,10 @@ def child_pids(parent: int) -> list[int]:
         if ppid == parent:
             children.append(int(entry.name))
     return children
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
