@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO / "tests"))  # nhanh_payloads: the bodies tests use
 
 from devstack.commands import INGEST_APP, INGEST_CONFIG  # noqa: E402
 from devstack.redis_server import RedisServer, free_port  # noqa: E402
-from hookyard import keys  # noqa: E402
+from hookyard.base import keys  # noqa: E402
 from ingest_phases import Bench, Target  # noqa: E402
 from ingest_report import machine, report  # noqa: E402
 from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN  # noqa: E402

@@ -8,7 +8,7 @@ In one run, on a private redis-server (loopback, AOF everysec, noeviction) in a 
 
 1. **Drains.** ``--jobs`` no-op jobs, then ``--sleep-jobs`` jobs that sleep 50 ms (I/O-like),
    through ``--processes`` worker processes of ``threads`` threads and ``prefetch`` each (the
-   production defaults from ``hookyard.settings`` unless overridden), for every system:
+   production defaults from ``hookyard.base.settings`` unless overridden), for every system:
 
    - **hookyard**: ``bench/jobs_worker.py hookyard``: ``broker.install`` + ``hookyard.actors`` +
      ``workers.runner.serve``, so every production middleware runs (TimeLimit,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hookyard import keys
-from hookyard.jobs import NewJob
+from hookyard.base import keys
+from hookyard.jobs.records import NewJob
 from jobs_systems import HOOKYARD_BROKER_DB, HOOKYARD_STATE_DB, QUEUE, JobSystems
 from process_accounting import rss_bytes
 

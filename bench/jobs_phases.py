@@ -20,7 +20,7 @@ from typing import Any
 import dramatiq
 import redis
 
-from hookyard.jobs import NewJob
+from hookyard.jobs.records import NewJob
 from jobs_systems import (
     BULL_DB,
     DRAMATIQ_DB,

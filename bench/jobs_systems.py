@@ -22,9 +22,10 @@ from dramatiq.brokers.redis import RedisBroker
 
 from devstack.launcher import Process, StartFailure
 from devstack.redis_server import RedisServer, free_port
-from hookyard import keys
-from hookyard.jobs import JobStore, NewJob
-from hookyard.settings import Settings
+from hookyard.base import keys
+from hookyard.base.settings import Settings
+from hookyard.jobs.records import NewJob
+from hookyard.jobs.store import JobStore
 from process_accounting import process_cpu_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent

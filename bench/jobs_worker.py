@@ -71,8 +71,8 @@ def wait_at_gate(system: str) -> None:
 
 
 def run_hookyard() -> int:
-    from hookyard.logs import configure_logging
-    from hookyard.settings import Settings
+    from hookyard.base.logs import configure_logging
+    from hookyard.base.settings import Settings
     from workers.runner import boot, serve
 
     settings = Settings.from_env()
@@ -88,7 +88,7 @@ def run_hookyard() -> int:
 def run_dramatiq() -> int:
     from dramatiq.brokers.redis import RedisBroker
 
-    from hookyard.settings import Settings
+    from hookyard.base.settings import Settings
     from workers.runner import worker_timeout_ms
 
     threads = int(os.environ["BENCH_THREADS"])

@@ -12,13 +12,13 @@ all on loopback (``bench/sync_stack.py``):
    superseded or failed). The workers run with ``HOOKYARD_CATALOG_PREFILL_ON_START=false``, so
    the *cold, reactive* pass starts with an empty mapping cache: the first batch misses more
    than ``HOOKYARD_CATALOG_PREFILL_MIN_MISSES`` SKUs and loads the shop's catalogue with one
-   bulk query (``hookyard.catalog``; ``--prefill-min-misses 0`` looks every SKU up instead);
+   bulk query (``hookyard.sync.catalog``; ``--prefill-min-misses 0`` looks every SKU up instead);
    the *warm* pass sends the same SKUs again with new quantities (mapping cached by the cold
    pass). The same for ``--customers`` ``customerUpdate`` items (customers pre-seeded in the
    sandbox with phone and email; written with ``metafieldsSet``).
 2. **Hookyard, cold with the start-up prefill.** The workers are stopped, every mapping of the
    shop (caches, snapshot records, negative entries) is deleted, and the workers are started
-   again with the start-up prefill on (the default, ``hookyard.prefill``). The bench waits
+   again with the start-up prefill on (the default, ``hookyard.sync.prefill``). The bench waits
    (at most ``--prefill-ready-timeout``) until every shop's snapshots are loaded, reports when
    each was ready after its workers were started and what the exports cost, then runs a cold
    inventory pass, a warm one right after it (same machine load: the yardstick for the cold
@@ -62,9 +62,9 @@ import requests
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent / "tests"))  # nhanh_payloads: Nhanh's product ids
 
-from hookyard import keys  # noqa: E402
-from hookyard.jobs import JobStore  # noqa: E402
-from hookyard.settings import Settings  # noqa: E402
+from hookyard.base import keys  # noqa: E402
+from hookyard.base.settings import Settings  # noqa: E402
+from hookyard.jobs.store import JobStore  # noqa: E402
 from hookyard.shopify import RateBudget, ShopifyClient, ThrottleStatus  # noqa: E402
 from hookyard_sandbox.client import SandboxClient  # noqa: E402
 from nhanh_payloads import product_id  # noqa: E402

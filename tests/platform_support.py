@@ -8,7 +8,7 @@ from typing import Any
 
 import falcon.testing
 
-from hookyard.jobs import JobStore
+from hookyard.jobs.store import JobStore
 from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN
 
 ADMIN_TOKEN = "admin-secret"

@@ -1,9 +1,9 @@
 """Every actor, declared once. Every service that sends or runs jobs imports them from here.
 
 Importing this module binds the actors to Dramatiq's global broker, so it refuses to load before
-``hookyard.broker.install`` (an actor declared first would bind to a default localhost broker for
-good). Actor names, queues and options are pinned by a contract test; messages change only by
-adding keyword arguments with defaults, because rolling deploys mix versions.
+``hookyard.jobs.broker.install`` (an actor declared first would bind to a default localhost
+broker for good). Actor names, queues and options are pinned by a contract test; messages
+change only by adding keyword arguments with defaults, because rolling deploys mix versions.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any
 import dramatiq
 import dramatiq.broker
 
-from hookyard.broker import HookyardBroker
-from hookyard.queues import (
+from hookyard.base.queues import (
     CUSTOMER_SYNC,
     DEPLOY,
     DEPLOY_THEME,
@@ -23,15 +22,18 @@ from hookyard.queues import (
     SYNC_CUSTOMER,
     SYNC_INVENTORY_ITEM,
 )
+from hookyard.jobs.broker import HookyardBroker
 
 if not isinstance(dramatiq.broker.global_broker, HookyardBroker):
     raise RuntimeError(
         "hookyard.actors imported before the broker was installed: call "
-        "hookyard.broker.install(settings, jobs=...) first, as workers.runner.boot does."
+        "hookyard.jobs.broker.install(settings, jobs=...) first, as workers.runner.boot does."
     )
 
-from hookyard import customers, inventory, runtime, themes
-from hookyard.errors import PermanentJobError
+from hookyard.base.errors import PermanentJobError
+from hookyard.jobs import runtime
+from hookyard.sync import customers, inventory
+from hookyard.themes import deploys
 
 
 @dramatiq.actor(actor_name=SYNC_CUSTOMER.name, queue_name=SYNC_CUSTOMER.queue,
@@ -53,7 +55,7 @@ def sync_inventory_item(job_id: str) -> Any:
                 throws=(PermanentJobError,))
 def deploy_theme(job_id: str) -> Any:
     """Upload a stored theme bundle into a Shopify theme, in batches, with progress."""
-    return runtime.run_job(job_id, themes.deploy_theme)
+    return runtime.run_job(job_id, deploys.deploy_theme)
 
 
 # Same step and queue; a lower priority number runs first among the messages a worker has
@@ -63,7 +65,7 @@ def deploy_theme(job_id: str) -> Any:
                 throws=(PermanentJobError,))
 def deploy_theme_priority(job_id: str) -> Any:
     """``deploy_theme`` for a shop with a custom domain: served before the others."""
-    return runtime.run_job(job_id, themes.deploy_theme)
+    return runtime.run_job(job_id, deploys.deploy_theme)
 
 ACTORS_BY_QUEUE = {
     CUSTOMER_SYNC: sync_customer,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import falcon
 import orjson
 
-from hookyard.connections import broker_client, state_client
-from hookyard.errors import SettingsError
-from hookyard.jobs import JobStore
-from hookyard.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT
-from hookyard.settings import Settings
+from hookyard.base.errors import SettingsError
+from hookyard.base.settings import Settings
+from hookyard.jobs.store import JobStore
+from hookyard.storage.connections import broker_client, state_client
+from hookyard.sync.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT
 from ingest.deploys import DeploysResource
 from ingest.errors import install_error_handling
 from ingest.middleware import InventedMethods, RequestObservation

@@ -13,9 +13,9 @@ from typing import Any
 
 import falcon
 
-from hookyard.api_tokens import ApiToken
-from hookyard.errors import Forbidden, InvalidToken, MissingToken
-from hookyard.nhanh import TOKEN_FIELD
+from hookyard.base.api_tokens import ApiToken
+from hookyard.base.errors import Forbidden, InvalidToken, MissingToken
+from hookyard.sync.nhanh import TOKEN_FIELD
 
 NHANH_TOKEN_HEADERS = ("VERIFYTOKEN", "X-NHANH-VERIFY-TOKEN")
 

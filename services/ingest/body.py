@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 from gunicorn.http.errors import ParseException
 
-from hookyard.errors import InvalidBody, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from hookyard.base.errors import InvalidBody, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 from ingest.gunicorn_worker import ReadDeadlineExceeded
 
 JSON_TYPES = ("application/json",)

@@ -14,7 +14,7 @@ scope and the shop's existence; the shop's deploy rate limit, which every attemp
 counts, refused or not (so a token cannot make ingest read hostile bundles at will); then content
 type, target, size, archive, paths, layout, settings merge. A refused request creates no job and
 stores no bundle. Every attempt by a valid token is audited, refused ones included, with the
-shop it named (``hookyard.audit``).
+shop it named (``hookyard.jobs.audit``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 
 import falcon
 
-from hookyard import keys
-from hookyard.api_tokens import ApiToken
-from hookyard.errors import (
+from hookyard.base import keys
+from hookyard.base.api_tokens import ApiToken
+from hookyard.base.errors import (
     Forbidden,
     HookyardError,
     InvalidJson,
@@ -35,19 +35,19 @@ from hookyard.errors import (
     ValidationFailed,
     quoted,
 )
-from hookyard.jobs import JobStore
-from hookyard.rate_limits import SlidingWindowLimit
-from hookyard.settings import Settings
-from hookyard.shops import ShopConfig
-from hookyard.strict_json import parse_json_body
-from hookyard.theme_bundles import (
+from hookyard.base.settings import Settings
+from hookyard.base.shops import ShopConfig
+from hookyard.base.strict_json import parse_json_body
+from hookyard.jobs.store import JobStore
+from hookyard.storage.rate_limits import SlidingWindowLimit
+from hookyard.themes.bundles import (
     BundleLimits,
     bundle_format,
     bundle_format_of,
     merge_settings,
     read_files,
 )
-from hookyard.themes import (
+from hookyard.themes.deploys import (
     THEME_NAME_MAX_LENGTH,
     DeployRequest,
     delete_missing_for,

@@ -15,8 +15,8 @@ from typing import Any
 import falcon
 import redis
 
-from hookyard import metrics
-from hookyard.errors import HookyardError, Unavailable
+from hookyard.base import metrics
+from hookyard.base.errors import HookyardError, Unavailable
 
 log = logging.getLogger("hookyard.ingest")
 

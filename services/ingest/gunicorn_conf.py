@@ -21,8 +21,8 @@ import socket
 import tempfile
 from typing import Any
 
-from hookyard.logs import configure_logging
-from hookyard.settings import Settings
+from hookyard.base.logs import configure_logging
+from hookyard.base.settings import Settings
 from ingest.gunicorn_logging import JsonGunicornLogger
 
 _settings = Settings.from_env()

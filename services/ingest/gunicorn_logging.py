@@ -2,7 +2,7 @@
 
 Gunicorn logs through ``gunicorn.error`` with handlers and a text format of its own
 (``[%(process)d] [%(levelname)s] ...``). Hookyard's logging turns off the per-record process id
-(``hookyard.logs``), which that format needs, so every gunicorn message, ``WORKER TIMEOUT`` and
+(``hookyard.base.logs``), which that format needs, so every gunicorn message, ``WORKER TIMEOUT`` and
 "worker was sent SIGKILL" among them, failed to format and was lost. This logger drops gunicorn's
 handlers and lets its records reach the root logger's JSON handler with their level.
 """

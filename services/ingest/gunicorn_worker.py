@@ -24,7 +24,7 @@ import orjson
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
-from hookyard.settings import Settings
+from hookyard.base.settings import Settings
 
 # gunicorn's status -> Hookyard's stable error code.
 ERROR_CODES = {400: "bad_request", 403: "forbidden", 408: "request_timeout",

@@ -11,8 +11,8 @@ from typing import Any
 import falcon
 import falcon.routing
 
-from hookyard import metrics
-from hookyard.ids import new_uuid4
+from hookyard.base import metrics
+from hookyard.base.ids import new_uuid4
 
 log = logging.getLogger("hookyard.access")
 

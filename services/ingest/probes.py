@@ -5,8 +5,8 @@ from __future__ import annotations
 import falcon
 import redis
 
-from hookyard.jobs import JobStore
-from hookyard.metrics import QueueStatsCollector, render_metrics
+from hookyard.base.metrics import QueueStatsCollector, render_metrics
+from hookyard.jobs.store import JobStore
 
 
 class HealthResource:

@@ -4,7 +4,7 @@
 Every request is counted against its token's budget (``HOOKYARD_API_RATE_LIMIT_PER_MINUTE`` in a
 sliding 60 s window kept in Redis, so all replicas share it); over it answers 429
 ``rate_limited`` with ``Retry-After``. Operator actions need an ``admin`` token and are written to
-the audit log (``hookyard.audit``) together with the action, refused attempts included.
+the audit log (``hookyard.jobs.audit``) together with the action, refused attempts included.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from typing import Any
 
 import falcon
 
-from hookyard import keys
-from hookyard.api_tokens import ApiToken
-from hookyard.audit import AuditLog
-from hookyard.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited, quoted
-from hookyard.jobs import STATES, JobStore, public_view
-from hookyard.operator_actions import OperatorActions
-from hookyard.queues import QUEUES
-from hookyard.rate_limits import SlidingWindowLimit
-from hookyard.settings import Settings
+from hookyard.base import keys
+from hookyard.base.api_tokens import ApiToken
+from hookyard.base.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited, quoted
+from hookyard.base.queues import QUEUES
+from hookyard.base.settings import Settings
+from hookyard.jobs.audit import AuditLog
+from hookyard.jobs.operator_actions import OperatorActions
+from hookyard.jobs.records import STATES
+from hookyard.jobs.store import JobStore
+from hookyard.jobs.views import public_view
+from hookyard.storage.rate_limits import SlidingWindowLimit
 from ingest.auth import bearer_token, require_admin
 
 MAX_LIMIT = 500
@@ -95,7 +97,7 @@ class _Authenticated:
 
 class _OperatorAction(_Authenticated):
     """``POST /jobs/{id}/<action>``: admin only; every attempt by a valid token is audited: a
-    performed action by its own script, in the same step (``hookyard.operator_actions``), a
+    performed action by its own script, in the same step (``hookyard.jobs.operator_actions``), a
     refused one with ``refused`` and the error code."""
 
     action = ""

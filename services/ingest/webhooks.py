@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import falcon
 
-from hookyard import keys, metrics
-from hookyard.errors import UnknownShop, WrongEvent, quoted
-from hookyard.jobs import JobStore
-from hookyard.nhanh import HANDSHAKE_EVENT, SOURCE, body_digest, jobs_for, parse_webhook
-from hookyard.settings import Settings
-from hookyard.strict_json import parse_json_body
+from hookyard.base import keys, metrics
+from hookyard.base.errors import UnknownShop, WrongEvent, quoted
+from hookyard.base.settings import Settings
+from hookyard.base.strict_json import parse_json_body
+from hookyard.jobs.store import JobStore
+from hookyard.sync.nhanh import HANDSHAKE_EVENT, SOURCE, body_digest, jobs_for, parse_webhook
 from ingest.auth import check_nhanh_token
 from ingest.body import read_body, require_json_content_type
 

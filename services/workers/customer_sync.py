@@ -1,6 +1,6 @@
 """``python -m workers.customer_sync``: runs the customer-sync queue."""
 
-from hookyard.queues import CUSTOMER_SYNC
+from hookyard.base.queues import CUSTOMER_SYNC
 from workers.runner import main
 
 if __name__ == "__main__":

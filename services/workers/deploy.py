@@ -1,6 +1,6 @@
 """``python -m workers.deploy``: runs the deploy queue."""
 
-from hookyard.queues import DEPLOY
+from hookyard.base.queues import DEPLOY
 from workers.runner import main
 
 if __name__ == "__main__":

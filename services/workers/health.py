@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client.registry import Collector
 
-from hookyard.metrics import render_metrics
+from hookyard.base.metrics import render_metrics
 
 
 def serve_health(host: str, port: int, *, healthy: Callable[[], bool],

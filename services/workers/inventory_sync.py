@@ -1,6 +1,6 @@
 """``python -m workers.inventory_sync``: runs the inventory-sync queue."""
 
-from hookyard.queues import INVENTORY_SYNC
+from hookyard.base.queues import INVENTORY_SYNC
 from workers.runner import main
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Runs one queue's Dramatiq worker with Hookyard's runtime, presence, sweeper and metrics, and
-for a sync queue the background snapshot prefill (``hookyard.prefill``).
+for a sync queue the background snapshot prefill (``hookyard.sync.prefill``).
 
 Shutdown (SIGTERM or SIGINT): stop fetching, let in-flight jobs finish for up to
 ``HOOKYARD_WORKER_SHUTDOWN_TIMEOUT_SECONDS``, put prefetched messages back, withdraw presence and
@@ -18,15 +18,15 @@ from types import FrameType
 
 import dramatiq
 
-from hookyard import broker as broker_module
-from hookyard import runtime
-from hookyard.errors import SettingsError
-from hookyard.logs import configure_logging
-from hookyard.metrics import QueueStatsCollector
-from hookyard.prefill import prefiller_for
-from hookyard.presence import WorkerPresence
-from hookyard.queues import DEPLOY
-from hookyard.settings import Settings
+from hookyard.base.errors import SettingsError
+from hookyard.base.logs import configure_logging
+from hookyard.base.metrics import QueueStatsCollector
+from hookyard.base.queues import DEPLOY
+from hookyard.base.settings import Settings
+from hookyard.jobs import broker as broker_module
+from hookyard.jobs import runtime
+from hookyard.jobs.presence import WorkerPresence
+from hookyard.sync.prefill import prefiller_for
 
 log = logging.getLogger("hookyard.worker")
 

@@ -10,8 +10,8 @@ import redis
 from ledger import Ledger
 from stack import ChaosStack
 
-from hookyard import keys
-from hookyard.queues import QUEUES
+from hookyard.base import keys
+from hookyard.base.queues import QUEUES
 
 TERMINAL = {"succeeded", "superseded", "failed", "cancelled"}
 

@@ -36,7 +36,7 @@ from report import ChaosReport
 from stack import ChaosStack
 from workload import customer_id
 
-from hookyard import keys
+from hookyard.base import keys
 from nhanh_payloads import LOCATION
 
 

@@ -15,8 +15,8 @@ from config import ChaosConfig
 from ledger import Ledger, Poison, Webhook, is_definite
 from stack import ChaosStack
 
-from hookyard import keys
-from hookyard.jobs import NewJob
+from hookyard.base import keys
+from hookyard.jobs.records import NewJob
 
 
 def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],

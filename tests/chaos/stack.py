@@ -20,8 +20,8 @@ from source_tree import ROOT, TESTS
 from devstack.commands import ingest_command, worker_command
 from devstack.launcher import Process, Supervisor
 from devstack.redis_server import RedisServer, free_port
-from hookyard.jobs import JobStore
-from hookyard.settings import Settings
+from hookyard.base.settings import Settings
+from hookyard.jobs.store import JobStore
 from hookyard_sandbox.client import SandboxClient
 from platform_support import platform_env
 from sandbox_process import SandboxProcess

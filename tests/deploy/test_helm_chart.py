@@ -242,7 +242,7 @@ def test_default_values_define_every_worker_kind() -> None:
 
 
 def test_config_keys_are_real_non_secret_settings(rendered) -> None:
-    from hookyard.settings import SPECS
+    from hookyard.base.settings import SPECS
 
     known = {spec.env: spec for spec in SPECS}
     for path in [CHART / "values.yaml", *CI_VALUES]:

@@ -137,7 +137,7 @@ def dashboard_exprs(board: dict[str, Any]) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def declared() -> set[str]:
-    from hookyard.metrics import declared_metric_names
+    from hookyard.base.metrics import declared_metric_names
 
     return set(declared_metric_names())
 

@@ -21,8 +21,8 @@ import requests
 from devstack.commands import ingest_command, worker_command
 from devstack.launcher import Process
 from devstack.redis_server import RedisServer, free_port
-from hookyard.jobs import JobStore
-from hookyard.settings import Settings
+from hookyard.base.settings import Settings
+from hookyard.jobs.store import JobStore
 from platform_support import ADMIN_TOKEN, platform_env
 from sandbox_process import SandboxProcess
 

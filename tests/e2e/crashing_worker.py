@@ -12,8 +12,8 @@ import sys
 
 import dramatiq
 
-from hookyard.logs import configure_logging
-from hookyard.settings import Settings
+from hookyard.base.logs import configure_logging
+from hookyard.base.settings import Settings
 from workers.runner import boot, serve
 
 

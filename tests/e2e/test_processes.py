@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from hookyard.jobs import NewJob
+from hookyard.jobs.records import NewJob
 from nhanh_payloads import inventory_body
 
 pytestmark = pytest.mark.e2e

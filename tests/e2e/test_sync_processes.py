@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from hookyard import catalog
+from hookyard.sync import catalog
 from nhanh_payloads import LOCATION, inventory_body
 
 pytestmark = pytest.mark.e2e

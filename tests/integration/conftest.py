@@ -13,10 +13,10 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
-from hookyard import runtime
-from hookyard.broker import HookyardBroker, install
-from hookyard.jobs import JobStore
-from hookyard.settings import Settings
+from hookyard.base.settings import Settings
+from hookyard.jobs import runtime
+from hookyard.jobs.broker import HookyardBroker, install
+from hookyard.jobs.store import JobStore
 from ingest.app import create_app, ingest_job_store
 from platform_support import platform_env, wait_for_state
 from sandbox_process import SandboxProcess

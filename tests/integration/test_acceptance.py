@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from hookyard import keys
-from hookyard.audit import AuditLog
-from hookyard.jobs import JobStore, NewJob
+from hookyard.base import keys
+from hookyard.jobs.audit import AuditLog
+from hookyard.jobs.records import NewJob
+from hookyard.jobs.store import JobStore
 
 DEPOTS_PER_ITEM = 8
 

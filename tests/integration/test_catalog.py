@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import redis
 
-from hookyard import catalog, inventory, keys, runtime
-from hookyard.customers import CUSTOMER_EXPORT
-from hookyard.inventory import INVENTORY_EXPORT
-from hookyard.negative_cache import NegativeCache
+from hookyard.base import keys
+from hookyard.jobs import runtime
+from hookyard.sync import catalog, inventory
+from hookyard.sync.customers import CUSTOMER_EXPORT
+from hookyard.sync.inventory import INVENTORY_EXPORT
+from hookyard.sync.negative_cache import NegativeCache
 from hookyard_sandbox.client import SandboxClient
 from nhanh_payloads import LOCATION, customer_body, inventory_body
 from platform_support import SHOPIFY_TOKEN, post_webhook

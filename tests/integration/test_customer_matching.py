@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from hookyard import catalog, keys, runtime
-from hookyard.customers import AMBIGUOUS, CUSTOMER_EXPORT, PHONE_INDEX
+from hookyard.base import keys
+from hookyard.jobs import runtime
+from hookyard.sync import catalog
+from hookyard.sync.customers import AMBIGUOUS, CUSTOMER_EXPORT, PHONE_INDEX
 from hookyard_sandbox.client import SandboxClient
 from nhanh_payloads import LOCATION, customer_body
 from platform_support import SHOPIFY_TOKEN, post_webhook

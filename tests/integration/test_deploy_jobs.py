@@ -18,11 +18,11 @@ import pytest
 
 from bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
 from devstack.redis_server import RedisServer
-from hookyard import keys
-from hookyard.broker import HookyardBroker
-from hookyard.shops import ShopConfig
-from hookyard.theme_bundles import BundleFile
-from hookyard.themes import DeployCheckpoint
+from hookyard.base import keys
+from hookyard.base.shops import ShopConfig
+from hookyard.jobs.broker import HookyardBroker
+from hookyard.themes.bundles import BundleFile
+from hookyard.themes.deploys import DeployCheckpoint
 from ingest.app import create_app, ingest_job_store
 from platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth
 

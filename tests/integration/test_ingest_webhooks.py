@@ -9,8 +9,8 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
-from hookyard import keys
-from hookyard.jobs import JobStore
+from hookyard.base import keys
+from hookyard.jobs.store import JobStore
 from nhanh_payloads import TOKEN, customer_body, inventory_body, product_id
 from platform_support import post_webhook
 

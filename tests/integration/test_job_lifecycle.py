@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hookyard import keys
+from hookyard.base import keys
 from nhanh_payloads import LOCATION, customer_body, inventory_body
 from platform_support import auth, post_webhook
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hookyard.logs import JsonFormatter
+from hookyard.base.logs import JsonFormatter
 from nhanh_payloads import inventory_body
 from platform_support import post_webhook
 

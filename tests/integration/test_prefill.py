@@ -19,10 +19,12 @@ from redis.retry import Retry
 from test_catalog import calls_by_kind, levels, post_inventory, seed_shop, settings_changed, state
 
 from devstack.redis_server import free_port
-from hookyard import catalog, keys, runtime
-from hookyard.inventory import INVENTORY_EXPORT
-from hookyard.prefill import SnapshotPrefiller, prefiller_for
-from hookyard.settings import Settings
+from hookyard.base import keys
+from hookyard.base.settings import Settings
+from hookyard.jobs import runtime
+from hookyard.sync import catalog
+from hookyard.sync.inventory import INVENTORY_EXPORT
+from hookyard.sync.prefill import SnapshotPrefiller, prefiller_for
 from hookyard_sandbox.client import SandboxClient
 
 
@@ -145,7 +147,7 @@ def test_a_prefill_that_raises_is_logged_and_counted_and_its_thread_keeps_going(
                                   jobs=runtime.current().jobs,
                                   state=redis.Redis(port=free_port(), retry=Retry(NoBackoff(), 0)))
     errors_before = prefills_counted("inventory", "error")
-    with caplog.at_level(logging.WARNING, logger="hookyard.prefill"):
+    with caplog.at_level(logging.WARNING, logger="hookyard.sync.prefill"):
         with running("inventory-sync", unreachable) as prefill:
             wait_until(lambda: prefills_counted("inventory", "error") >= errors_before + 2, 10,
                        "two passes, each failing on Redis")

@@ -13,7 +13,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from devstack.redis_server import RedisServer
-from hookyard import scripts
+from hookyard.storage import scripts
 
 ECHO = "return ARGV[1]"
 

@@ -11,10 +11,10 @@ import falcon.testing
 import pytest
 
 from bundle_support import json_bundle, theme_files
-from hookyard import keys
-from hookyard.audit import AuditLog
-from hookyard.jobs import JobStore
-from hookyard.settings import Settings
+from hookyard.base import keys
+from hookyard.base.settings import Settings
+from hookyard.jobs.audit import AuditLog
+from hookyard.jobs.store import JobStore
 from ingest.app import create_app, ingest_job_store
 from nhanh_payloads import inventory_body
 from platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth, post_webhook

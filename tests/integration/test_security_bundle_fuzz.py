@@ -36,8 +36,8 @@ from bundle_support import (
     tar_header,
     zip_bundle,
 )
-from hookyard.errors import HookyardError
-from hookyard.theme_bundles import BundleLimits, merge_settings, read_files
+from hookyard.base.errors import HookyardError
+from hookyard.themes.bundles import BundleLimits, merge_settings, read_files
 from ingest.app import create_app, ingest_job_store
 from platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth
 

@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
-from hookyard import metrics
-from hookyard.jobs import JobStore
+from hookyard.base import metrics
+from hookyard.jobs.store import JobStore
 from nhanh_payloads import DEPOT, customer_body, inventory_body, product_id
 from platform_support import auth, post_webhook
 

@@ -25,7 +25,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from hookyard.settings import Settings
+from hookyard.base.settings import Settings
 from ingest.app import create_app, ingest_job_store
 from nhanh_payloads import TOKEN
 from platform_support import ADMIN_TOKEN, SHOP_TOKEN

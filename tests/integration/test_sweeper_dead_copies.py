@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dramatiq.message import Message
 
-from hookyard import keys
-from hookyard.jobs import now_ms
-from hookyard.sweeper import Sweeper
+from hookyard.base import keys
+from hookyard.jobs.records import now_ms
+from hookyard.jobs.sweeper import Sweeper
 from nhanh_payloads import inventory_body
 from platform_support import post_webhook
 

@@ -13,11 +13,12 @@ import json
 import dramatiq
 import pytest
 
-from hookyard import keys
-from hookyard.broker import HookyardBroker
-from hookyard.jobs import JobStore, now_ms
-from hookyard.presence import WorkerPresence
-from hookyard.sweeper import LOST_AFTER_SNAPSHOTS, Sweeper
+from hookyard.base import keys
+from hookyard.jobs.broker import HookyardBroker
+from hookyard.jobs.presence import WorkerPresence
+from hookyard.jobs.records import now_ms
+from hookyard.jobs.store import JobStore
+from hookyard.jobs.sweeper import LOST_AFTER_SNAPSHOTS, Sweeper
 from nhanh_payloads import inventory_body
 from platform_support import post_webhook
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from hookyard import runtime
+from hookyard.jobs import runtime
 from nhanh_payloads import LOCATION, customer_body, inventory_body
 from platform_support import post_webhook
 

@@ -7,10 +7,11 @@ import time
 import redis
 
 from devstack.redis_server import RedisServer
-from hookyard import keys
-from hookyard.broker import HookyardBroker
-from hookyard.consumer import WakeableConsumer
-from hookyard.jobs import JobStore, NewJob
+from hookyard.base import keys
+from hookyard.jobs.broker import HookyardBroker
+from hookyard.jobs.consumer import WakeableConsumer
+from hookyard.jobs.records import NewJob
+from hookyard.jobs.store import JobStore
 
 QUEUE = "customer-sync"
 

@@ -13,8 +13,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.message import Message
 from dramatiq.middleware import SkipMessage
 
-from hookyard import keys
-from hookyard.lifecycle import JobLifecycle
+from hookyard.base import keys
+from hookyard.jobs.lifecycle import JobLifecycle
 from nhanh_payloads import customer_body
 from platform_support import post_webhook
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookyard.api_tokens import ApiToken
-from hookyard.errors import InvalidJson, InvalidToken, MissingToken
-from hookyard.strict_json import parse_json_body
+from hookyard.base.api_tokens import ApiToken
+from hookyard.base.errors import InvalidJson, InvalidToken, MissingToken
+from hookyard.base.strict_json import parse_json_body
 from ingest import auth
 
 ACCEPTED = ("tok-2026-a", "tok-2026-b", "ünïcode-tôken")

@@ -19,7 +19,7 @@ EXPECTED = {
 
 def test_actor_names_queues_and_options_are_pinned():
     script = (
-        "from hookyard.settings import Settings\n"
+        "from hookyard.base.settings import Settings\n"
         "from workers.runner import boot\n"
         "_, broker = boot(Settings.from_env({}))\n"
         "import hookyard.actors\n"
@@ -39,7 +39,7 @@ def test_actor_names_queues_and_options_are_pinned():
 
 
 def test_the_declared_actor_names_are_the_ones_producers_use():
-    from hookyard.queues import ACTORS
+    from hookyard.base.queues import ACTORS
 
     assert {actor.name: actor.queue for actor in ACTORS} == \
         {name: queue for name, (queue, _) in EXPECTED.items()}

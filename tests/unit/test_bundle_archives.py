@@ -27,7 +27,8 @@ from bundle_support import (
     zip_end_record,
     zip_with_raw_names,
 )
-from hookyard.bundle_archives import (
+from hookyard.base.errors import InvalidBundle, PayloadTooLarge, UnsafeBundlePath
+from hookyard.themes.archives import (
     MAX_HEADER_DATA_BYTES,
     MAX_PATH_BYTES,
     BundleLimits,
@@ -35,8 +36,7 @@ from hookyard.bundle_archives import (
     ZipArchive,
     read_tar_gz,
 )
-from hookyard.errors import InvalidBundle, PayloadTooLarge, UnsafeBundlePath
-from hookyard.theme_bundles import read_files
+from hookyard.themes.bundles import read_files
 
 LIMITS = BundleLimits(max_files=100, max_unpacked_bytes=1024 * 1024)
 LAYOUT = tar_member(b"layout/theme.liquid", b"<html></html>")
@@ -141,7 +141,7 @@ def test_a_tar_header_with_a_wrong_checksum_is_refused():
 
 
 def test_a_tar_of_nothing_but_end_blocks_has_nothing_to_deploy():
-    from hookyard.errors import InvalidThemeLayout
+    from hookyard.base.errors import InvalidThemeLayout
 
     timed_refusal(InvalidThemeLayout, "tar.gz", raw_tar_gz())
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hookyard.contacts import e164, email_key
-from hookyard.customers import AMBIGUOUS, NO_MATCH, UNREAD, look_up_contacts
+from hookyard.sync.contacts import e164, email_key
+from hookyard.sync.customers import AMBIGUOUS, NO_MATCH, UNREAD, look_up_contacts
 
 
 @pytest.mark.parametrize(("sent", "normalised"), [

@@ -1,4 +1,5 @@
-"""Ids from hookyard.ids: real UUIDv4 strings, never repeated, never shared with a forked child."""
+"""Ids from hookyard.base.ids: real UUIDv4 strings, never repeated, never shared with a forked
+child."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 import threading
 import uuid
 
-from hookyard import ids
+from hookyard.base import ids
 
 
 def test_ids_are_canonical_uuid4_strings() -> None:

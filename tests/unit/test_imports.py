@@ -47,7 +47,7 @@ def test_actors_refuse_to_load_before_the_broker_is_installed():
                             env={"PATH": os.environ.get("PATH", ""),
                                  "PYTHONPATH": str(SERVICES)}, timeout=60)
     assert result.returncode != 0
-    assert "hookyard.broker.install" in result.stderr
+    assert "hookyard.jobs.broker.install" in result.stderr
 
 
 def test_module_list_is_not_empty():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dramatiq.message import Message
 
-from hookyard.messages import encode_job_message
+from hookyard.jobs.messages import encode_job_message
 
 
 def test_an_encoded_job_message_decodes_as_the_dramatiq_message_that_runs_the_job() -> None:

@@ -20,7 +20,7 @@ import redis
 from dramatiq.brokers import redis as dramatiq_redis
 from prometheus_client import REGISTRY
 
-from hookyard.consumer import DRAMATIQ_PRIVATE_NAMES
+from hookyard.jobs.consumer import DRAMATIQ_PRIVATE_NAMES
 
 CONSUMER_MEMBERS = DRAMATIQ_PRIVATE_NAMES["consumer"]
 BROKER_ATTRIBUTES = ("scripts", "namespace", "broker_id", "heartbeat_timeout",

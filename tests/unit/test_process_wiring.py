@@ -15,9 +15,9 @@ def run_python(code: str) -> str:
 
 def test_a_worker_process_has_one_job_store_shared_by_the_lifecycle_and_the_actors():
     out = run_python(
-        "from hookyard.settings import Settings\n"
-        "from hookyard.lifecycle import JobLifecycle\n"
-        "from hookyard import runtime\n"
+        "from hookyard.base.settings import Settings\n"
+        "from hookyard.jobs.lifecycle import JobLifecycle\n"
+        "from hookyard.jobs import runtime\n"
         "from workers.runner import boot\n"
         "rt, broker = boot(Settings.from_env({}))\n"
         "[lifecycle] = [m for m in broker.middleware if isinstance(m, JobLifecycle)]\n"

@@ -42,7 +42,7 @@ def test_dramatiq_encodes_messages_as_json_once_the_broker_is_installed():
         "import dramatiq\n"
         "from dramatiq.encoder import JSONEncoder\n"
         "from workers.runner import boot\n"
-        "from hookyard.settings import Settings\n"
+        "from hookyard.base.settings import Settings\n"
         "boot(Settings.from_env({}))\n"
         "import hookyard.actors, workers.runner, ingest.app\n"
         "assert type(dramatiq.get_encoder()) is JSONEncoder, dramatiq.get_encoder()\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hookyard.errors import SettingsError
-from hookyard.settings import SPECS, Settings, markdown_table
+from hookyard.base.errors import SettingsError
+from hookyard.base.settings import SPECS, Settings, markdown_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -38,7 +38,7 @@ def test_readme_configuration_table_lists_every_setting_with_its_default():
 
 def test_readme_configuration_table_is_the_one_the_declarations_yield():
     text = README.read_text(encoding="utf-8")
-    assert markdown_table() in text, "regenerate it: python -c 'from hookyard.settings " \
+    assert markdown_table() in text, "regenerate it: python -c 'from hookyard.base.settings " \
         "import markdown_table; print(markdown_table())'"
 
 

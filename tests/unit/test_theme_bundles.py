@@ -19,14 +19,14 @@ from bundle_support import (
     zip_bundle,
     zip_with_raw_names,
 )
-from hookyard.errors import (
+from hookyard.base.errors import (
     InvalidBundle,
     InvalidThemeLayout,
     PayloadTooLarge,
     UnsafeBundlePath,
     UnsupportedMediaType,
 )
-from hookyard.theme_bundles import (
+from hookyard.themes.bundles import (
     SETTINGS_DATA,
     BundleFile,
     BundleLimits,
@@ -36,7 +36,7 @@ from hookyard.theme_bundles import (
     read_files,
     safe_path,
 )
-from hookyard.themes import BATCH_MAX_BYTES, plan_batches, theme_gid
+from hookyard.themes.deploys import BATCH_MAX_BYTES, plan_batches, theme_gid
 
 LIMITS = BundleLimits(max_files=100, max_unpacked_bytes=1024 * 1024)
 
@@ -311,7 +311,7 @@ def test_json_assets_are_served_as_they_are_and_not_parsed():
 
 
 def test_a_theme_json_file_larger_than_shopify_takes_is_refused_unparsed():
-    from hookyard.theme_bundles import MAX_THEME_JSON_BYTES
+    from hookyard.themes.bundles import MAX_THEME_JSON_BYTES
 
     big = '{"a": "' + "x" * MAX_THEME_JSON_BYTES + '"}'
     with pytest.raises(InvalidThemeLayout, match=r"1\.5 MB"):

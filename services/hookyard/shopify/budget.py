@@ -38,9 +38,10 @@ from typing import Any
 
 import redis
 
-from hookyard import keys, scripts
-from hookyard.errors import ShopifyThrottled
+from hookyard.base import keys
+from hookyard.base.errors import ShopifyThrottled
 from hookyard.shopify.cost import MAX_QUERY_COST, ThrottleStatus
+from hookyard.storage import scripts
 
 BURST_SECONDS = 20
 """Capacity of a preset bucket in seconds of restore rate."""

@@ -26,7 +26,7 @@ from typing import Any
 
 import requests
 
-from hookyard.errors import ShopifyBulkBusy, ShopifyBulkFailed
+from hookyard.base.errors import ShopifyBulkBusy, ShopifyBulkFailed
 from hookyard.shopify.operations import (
     MUTATION_COST,
     Executor,

@@ -33,9 +33,10 @@ from typing import Any, NoReturn, Protocol
 
 import requests
 
-from hookyard import metrics
-from hookyard.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
-from hookyard.settings import Settings
+from hookyard.base import metrics
+from hookyard.base.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
+from hookyard.base.settings import Settings
+from hookyard.base.shops import ShopConfig
 from hookyard.shopify.budget import Reservation
 from hookyard.shopify.cost import (
     MAX_QUERY_COST,
@@ -46,7 +47,6 @@ from hookyard.shopify.cost import (
     parse_cost,
     parse_retry_after,
 )
-from hookyard.shops import ShopConfig
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hookyard.errors import ShopifyError, ShopifyRejected
+from hookyard.base.errors import ShopifyError, ShopifyRejected
 
 MAX_INVENTORY_QUANTITIES = 250
 MAX_METAFIELDS = 25

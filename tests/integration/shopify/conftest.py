@@ -16,9 +16,9 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
+from hookyard.base.shops import ShopConfig
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.client import ShopifyClient
-from hookyard.shops import ShopConfig
 from hookyard_sandbox.client import SandboxClient
 from sandbox_process import SandboxProcess
 

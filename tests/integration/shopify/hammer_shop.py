@@ -18,10 +18,10 @@ import time
 
 import redis
 
+from hookyard.base.shops import ShopConfig
 from hookyard.shopify import operations as ops
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.client import ShopifyClient
-from hookyard.shops import ShopConfig
 
 QUERY_SKUS = ["SKU-0", "SKU-1", "SKU-2", "SKU-3"]
 

@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
-from hookyard import keys
-from hookyard.errors import ShopifyThrottled
+from hookyard.base import keys
+from hookyard.base.errors import ShopifyThrottled
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.cost import ThrottleStatus
 from hookyard_sandbox.client import SandboxClient

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookyard.errors import ShopifyBulkBusy, ShopifyBulkFailed, ShopifyRejected
+from hookyard.base.errors import ShopifyBulkBusy, ShopifyBulkFailed, ShopifyRejected
 from hookyard.shopify import bulk
 from hookyard_sandbox.client import SandboxClient
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookyard.errors import ShopifyRejected
+from hookyard.base.errors import ShopifyRejected
 from hookyard.shopify import operations as ops
 from hookyard_sandbox.client import SandboxClient
 

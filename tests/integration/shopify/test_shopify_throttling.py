@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hookyard import metrics
-from hookyard.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
+from hookyard.base import metrics
+from hookyard.base.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
 from hookyard.shopify import operations as ops
 from hookyard_sandbox.client import SandboxClient
 

@@ -10,11 +10,11 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from hookyard.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
+from hookyard.base.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
+from hookyard.base.shops import ShopConfig
 from hookyard.shopify.budget import Reservation
 from hookyard.shopify.client import ShopifyClient
 from hookyard.shopify.cost import ThrottleStatus
-from hookyard.shops import ShopConfig
 
 TOKEN = "shpat_secret_token_value"
 SHOP = ShopConfig(id="acme", nhanh_business_id="1", shopify_domain="acme.myshopify.com",

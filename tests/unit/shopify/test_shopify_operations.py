@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookyard.errors import ShopifyError, ShopifyRejected
+from hookyard.base.errors import ShopifyError, ShopifyRejected
 from hookyard.shopify import operations as ops
 
 

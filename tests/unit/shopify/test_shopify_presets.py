@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hookyard.base.shops import PLANS
 from hookyard.shopify.budget import PLAN_PRESETS, plan_preset
-from hookyard.shops import PLANS
 
 
 @pytest.mark.parametrize(

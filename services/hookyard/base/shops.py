@@ -1,0 +1,110 @@
+"""The shops Hookyard serves (``HOOKYARD_SHOPS``): each Shopify shop and the Nhanh.vn business
+that feeds it."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hookyard.base.setting_parsers import identifier
+
+PLANS = ("standard", "advanced", "plus", "enterprise")
+
+
+@dataclass(frozen=True)
+class ShopConfig:
+    """One Shopify shop and the Nhanh.vn business that feeds it."""
+
+    id: str
+    nhanh_business_id: str
+    shopify_domain: str
+    access_token: str = field(repr=False)
+    plan: str = "standard"
+    depots: Mapping[str, str] = field(default_factory=dict)
+    """Nhanh depot id -> Shopify location GID."""
+    custom_domain: str | None = None
+    inventory_items: Mapping[str, str] = field(default_factory=dict)
+    """Explicit Nhanh product id or code -> Shopify inventory item GID (wins over SKU lookup)."""
+
+
+def _load_shops_document(raw: str) -> Any:
+    text = raw.strip()
+    if not text:
+        return []
+    if text[0] in "[{":
+        return json.loads(text)
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError(f"file {text!r} does not exist")
+    content = path.read_text(encoding="utf-8")
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            return yaml.safe_load(content)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{text} is not valid YAML: {exc}") from None
+    return json.loads(content)
+
+
+def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[ShopConfig, ...]:
+    """Parse ``HOOKYARD_SHOPS``: inline JSON, or a path to a JSON or YAML file.
+
+    The document is a list (or ``{"shops": [...]}``) of objects with ``id``,
+    ``nhanh_business_id``, ``shopify_domain``, ``access_token`` or ``access_token_env``, ``plan``,
+    ``depots`` ({Nhanh depot id: Shopify location GID}) and optional ``custom_domain``.
+    """
+    environ = os.environ if environ is None else environ
+    document = _load_shops_document(raw)
+    if isinstance(document, dict):
+        document = document.get("shops", [])
+    if not isinstance(document, list):
+        raise ValueError("must be a list of shops")
+    shops: list[ShopConfig] = []
+    for index, entry in enumerate(document):
+        if not isinstance(entry, dict):
+            raise ValueError(f"shop #{index} must be an object")
+        missing = [k for k in ("id", "nhanh_business_id", "shopify_domain") if not entry.get(k)]
+        if missing:
+            raise ValueError(f"shop #{index} is missing {', '.join(missing)}")
+        token = entry.get("access_token")
+        if not token and entry.get("access_token_env"):
+            token = environ.get(str(entry["access_token_env"]))
+            if not token:
+                raise ValueError(
+                    f"shop {entry['id']!r}: environment variable "
+                    f"{entry['access_token_env']!r} named by access_token_env is empty"
+                )
+        if not token:
+            raise ValueError(f"shop {entry['id']!r} needs access_token or access_token_env")
+        plan = str(entry.get("plan", "standard")).lower()
+        if plan not in PLANS:
+            raise ValueError(f"shop {entry['id']!r}: plan must be one of {', '.join(PLANS)}")
+        depots = entry.get("depots") or {}
+        if not isinstance(depots, dict):
+            raise ValueError(f"shop {entry['id']!r}: depots must map depot id to location GID")
+        inventory_items = entry.get("inventory_items") or {}
+        if not isinstance(inventory_items, dict):
+            raise ValueError(f"shop {entry['id']!r}: inventory_items must map a Nhanh product "
+                             "id or code to an inventory item GID")
+        shops.append(
+            ShopConfig(
+                id=identifier(str(entry["id"])),
+                nhanh_business_id=str(entry["nhanh_business_id"]),
+                shopify_domain=str(entry["shopify_domain"]),
+                access_token=str(token),
+                plan=plan,
+                depots={str(k): str(v) for k, v in depots.items()},
+                custom_domain=entry.get("custom_domain"),
+                inventory_items={str(k): str(v) for k, v in inventory_items.items()},
+            )
+        )
+    ids = [s.id for s in shops]
+    businesses = [s.nhanh_business_id for s in shops]
+    if len(set(ids)) != len(ids) or len(set(businesses)) != len(businesses):
+        raise ValueError("shop ids and nhanh_business_ids must be unique")
+    return tuple(shops)
