@@ -37,11 +37,13 @@ test: $(STAMP)
 	bash deploy/tools/ensure-tools.sh >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py
