@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 bench-ingest: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python -m bench.ingest
 
 clean:
 	rm -rf $(VENV) .devstack .cache .pytest_cache .mypy_cache .ruff_cache .ci-stack.log

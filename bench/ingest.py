@@ -1,6 +1,6 @@
 """Ingest benchmark: Hookyard's ``POST /webhooks/nhanh`` against a bare Falcon + Dramatiq endpoint.
 
-    python bench/ingest.py [--rate 500] [--duration 20] [--repeats 3] [--items 10]
+    python -m bench.ingest [--rate 500] [--duration 20] [--repeats 3] [--items 10]
 
 In one run, on a private redis-server (AOF everysec, noeviction, the settings of
 ``devstack.redis_server``) started in a temp dir:
@@ -43,17 +43,16 @@ from typing import Any
 
 import redis
 
+from bench.ingest_phases import Bench, Target
+from bench.ingest_report import machine, report
+from bench.reference_app import QUEUE as REFERENCE_QUEUE
+from devstack.commands import INGEST_APP, INGEST_CONFIG
+from devstack.redis_server import RedisServer, free_port
+from hookyard.base import keys
+from tests.support.nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-sys.path.insert(0, str(REPO / "tests"))  # nhanh_payloads: the bodies tests use
-
-from devstack.commands import INGEST_APP, INGEST_CONFIG  # noqa: E402
-from devstack.redis_server import RedisServer, free_port  # noqa: E402
-from hookyard.base import keys  # noqa: E402
-from ingest_phases import Bench, Target  # noqa: E402
-from ingest_report import machine, report  # noqa: E402
-from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN  # noqa: E402
-from reference_app import QUEUE as REFERENCE_QUEUE  # noqa: E402
 
 BROKER_DB = 0
 STATE_DB = 1

@@ -17,9 +17,8 @@ from typing import Any
 
 import redis
 
-from devstack.redis_server import RedisServer
-from ingest_server import Server, gunicorn
-from load_generator import (
+from bench.ingest_server import Server, gunicorn
+from bench.load_generator import (
     COUNTER_SENTINEL,
     BodyTemplate,
     LoadResult,
@@ -27,8 +26,9 @@ from load_generator import (
     percentile,
     run_processes,
 )
-from nhanh_payloads import inventory_body  # on sys.path through bench/ingest.py
-from process_accounting import machine_busy_seconds, redis_cpu_seconds
+from bench.process_accounting import machine_busy_seconds, redis_cpu_seconds
+from devstack.redis_server import RedisServer
+from tests.support.nhanh_payloads import inventory_body
 
 NOT_DUPLICATE = re.compile(rb'"duplicate":\s*false')
 

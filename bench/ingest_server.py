@@ -11,8 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.process_accounting import child_pids, process_cpu_seconds
 from devstack.launcher import Process
-from process_accounting import child_pids, process_cpu_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 

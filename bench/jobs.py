@@ -1,8 +1,8 @@
 """Job benchmark: Hookyard's workers against plain Dramatiq and BullMQ, on one private Redis.
 
-    python bench/jobs.py                 # throughput, idle pickup, round trips (about 7 min)
-    python bench/jobs.py --memory        # a worker's RSS over 100,000 jobs (about 2-3 min)
-    python bench/jobs.py --jobs 2000 --sleep-jobs 2000 --samples 50   # a quick look
+    python -m bench.jobs                 # throughput, idle pickup, round trips (about 7 min)
+    python -m bench.jobs --memory        # a worker's RSS over 100,000 jobs (about 2-3 min)
+    python -m bench.jobs --jobs 2000 --sleep-jobs 2000 --samples 50   # a quick look
 
 In one run, on a private redis-server (loopback, AOF everysec, noeviction) in a temp dir:
 
@@ -58,11 +58,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.jobs_memory import run_memory
+from bench.jobs_phases import Bench, run_throughput
+from bench.jobs_report import machine, summarise
+from bench.jobs_systems import BULLMQ_VERSION
 from devstack.redis_server import RedisServer
-from jobs_memory import run_memory
-from jobs_phases import Bench, run_throughput
-from jobs_report import machine, summarise
-from jobs_systems import BULLMQ_VERSION
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / ".results"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bench.jobs_systems import HOOKYARD_BROKER_DB, HOOKYARD_STATE_DB, QUEUE, JobSystems
+from bench.process_accounting import rss_bytes
 from hookyard.base import keys
 from hookyard.jobs.records import NewJob
-from jobs_systems import HOOKYARD_BROKER_DB, HOOKYARD_STATE_DB, QUEUE, JobSystems
-from process_accounting import rss_bytes
 
 MEMORY_GROWTH_TARGET = 0.10
 

@@ -20,8 +20,7 @@ from typing import Any
 import dramatiq
 import redis
 
-from hookyard.jobs.records import NewJob
-from jobs_systems import (
+from bench.jobs_systems import (
     BULL_DB,
     DRAMATIQ_DB,
     HOOKYARD_BROKER_DB,
@@ -29,6 +28,7 @@ from jobs_systems import (
     QUEUE,
     JobSystems,
 )
+from hookyard.jobs.records import NewJob
 
 
 def percentile(values: list[float], q: float) -> float:

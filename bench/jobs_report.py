@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jobs_systems import SLEEP_SECONDS, JobSystems
+from bench.jobs_systems import SLEEP_SECONDS, JobSystems
 
 NOOP_RATIO_TARGET = 0.8
 SLEEP_UTILISATION_TARGET = 0.9

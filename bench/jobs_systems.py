@@ -20,13 +20,13 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from bench.process_accounting import process_cpu_seconds
 from devstack.launcher import Process, StartFailure
 from devstack.redis_server import RedisServer, free_port
 from hookyard.base import keys
 from hookyard.base.settings import Settings
 from hookyard.jobs.records import NewJob
 from hookyard.jobs.store import JobStore
-from process_accounting import process_cpu_seconds
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent

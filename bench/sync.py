@@ -1,6 +1,6 @@
 """Shopify sync benchmark: Hookyard's batched writes against the seed design, on a Standard shop.
 
-    python bench/sync.py [--items 5000] [--customers 2000] [--reference-seconds 15]
+    python -m bench.sync [--items 5000] [--customers 2000] [--reference-seconds 15]
 
 In one run, with a private redis-server, the Shopify sandbox, gunicorn ingest and real worker
 processes (2 ``workers.inventory_sync`` + 2 ``workers.customer_sync``, default 8 threads each),
@@ -59,22 +59,21 @@ from typing import Any
 import redis
 import requests
 
-BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR.parent / "tests"))  # nhanh_payloads: Nhanh's product ids
-
-from hookyard.base import keys  # noqa: E402
-from hookyard.base.settings import Settings  # noqa: E402
-from hookyard.jobs.store import JobStore  # noqa: E402
-from hookyard.shopify import RateBudget, ShopifyClient, ThrottleStatus  # noqa: E402
-from hookyard_sandbox.client import SandboxClient  # noqa: E402
-from nhanh_payloads import product_id  # noqa: E402
-from sync_reference import (  # noqa: E402
+from bench.sync_reference import (
     SEED_JOBS_PER_SECOND,
     customer_call,
     inventory_call,
     run_items,
 )
-from sync_stack import SyncStack  # noqa: E402
+from bench.sync_stack import SyncStack
+from hookyard.base import keys
+from hookyard.base.settings import Settings
+from hookyard.jobs.store import JobStore
+from hookyard.shopify import RateBudget, ShopifyClient, ThrottleStatus
+from hookyard_sandbox.client import SandboxClient
+from tests.support.nhanh_payloads import product_id
+
+BENCH_DIR = Path(__file__).resolve().parent
 
 NHANH_TOKEN = "bench-nhanh-token"
 ADMIN_TOKEN = "bench-admin-token"

@@ -15,9 +15,9 @@ import redis
 
 from devstack.redis_server import RedisServer
 from hookyard_sandbox.client import SandboxClient
-from nhanh_payloads import LOCATION
-from platform_support import SHOPIFY_TOKEN
-from sandbox_process import SandboxProcess
+from tests.support.nhanh_payloads import LOCATION
+from tests.support.platform_support import SHOPIFY_TOKEN
+from tests.support.sandbox_process import SandboxProcess
 
 BROKER_DB = 0
 STATE_DB = 1

@@ -21,15 +21,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from config import ChaosConfig
-from draining import drain
-from ledger import Ledger
-from nemesis import MIN_KILLS, Nemesis
-from oracle import judge
-from report import ChaosReport
-from senders import send_all
-from stack import ChaosStack
-from workload import make_webhooks, seed_shop
+from tests.chaos.config import ChaosConfig
+from tests.chaos.draining import drain
+from tests.chaos.ledger import Ledger
+from tests.chaos.nemesis import MIN_KILLS, Nemesis
+from tests.chaos.oracle import judge
+from tests.chaos.report import ChaosReport
+from tests.chaos.senders import send_all
+from tests.chaos.stack import ChaosStack
+from tests.chaos.workload import make_webhooks, seed_shop
 
 
 def run_chaos(config: ChaosConfig) -> ChaosReport:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import time
 
 import redis
-from ledger import Ledger
-from stack import ChaosStack
 
 from hookyard.base import keys
 from hookyard.base.queues import QUEUES
+from tests.chaos.ledger import Ledger
+from tests.chaos.stack import ChaosStack
 
 TERMINAL = {"succeeded", "superseded", "failed", "cancelled"}
 

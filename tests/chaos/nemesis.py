@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from config import ChaosConfig
-from ledger import Ledger, Poison
-from senders import submit_poison
-from stack import ChaosStack, gunicorn_children
+from tests.chaos.config import ChaosConfig
+from tests.chaos.ledger import Ledger, Poison
+from tests.chaos.senders import submit_poison
+from tests.chaos.stack import ChaosStack, gunicorn_children
 
 MIN_KILLS = 3  # periodic worker SIGKILLs, even when the sending is over sooner
 

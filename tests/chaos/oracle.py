@@ -28,16 +28,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-import source_tree  # noqa: F401 (puts the test helpers imported below on sys.path)
-from config import ChaosConfig
-from draining import TERMINAL, queue_keys
-from ledger import Ledger, Webhook
-from report import ChaosReport
-from stack import ChaosStack
-from workload import customer_id
-
 from hookyard.base import keys
-from nhanh_payloads import LOCATION
+from tests.chaos.config import ChaosConfig
+from tests.chaos.draining import TERMINAL, queue_keys
+from tests.chaos.ledger import Ledger, Webhook
+from tests.chaos.report import ChaosReport
+from tests.chaos.stack import ChaosStack
+from tests.chaos.workload import customer_id
+from tests.support.nhanh_payloads import LOCATION
 
 
 @dataclass

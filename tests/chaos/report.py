@@ -95,6 +95,6 @@ class ChaosReport:
             f"calls={self.sandbox_stats.get('calls')} http_429={self.sandbox_stats.get('http_429')}"
             f" http_5xx={self.sandbox_stats.get('http_5xx')}",
             f"  stale values in Shopify: {len(self.stale_values)} {self.stale_values[:10]}",
-            f"  reproduce: python tests/chaos/run.py --webhooks {self.webhooks} "
+            f"  reproduce: python -m tests.chaos.run --webhooks {self.webhooks} "
             f"--seed {self.seed}" + (f" --max-sends {self.max_sends}" if self.max_sends else ""),
         ])

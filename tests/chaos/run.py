@@ -1,4 +1,5 @@
-"""``python tests/chaos/run.py --webhooks 50000``: the fault-injection run at any size.
+"""``python -m tests.chaos.run --webhooks 50000``: the fault-injection run at any size (from the
+repository root).
 
 Prints Jepsen's four sets and every other check (see ``oracle``), writes ``report.json`` and
 ``ledger.json`` into the work directory, and exits 1 when a promise was broken.
@@ -16,8 +17,7 @@ module imports only modules below it (and run.py and the tests any of them).
 - ``report``: what the oracle found, ``problems()`` and the printed summary.
 - ``ledger``: every send and its answer, out of the nemesis' reach.
 - ``config``: ``ChaosConfig`` and the settings of the stack under test.
-- ``source_tree``: the repository's paths; the one place that puts ``tests/`` and
-  ``tests/e2e`` on ``sys.path`` for the test helpers there.
+- ``source_tree``: the repository's paths.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from chaos_harness import ChaosConfig, run_chaos
+from tests.chaos.chaos_harness import ChaosConfig, run_chaos
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,12 +11,12 @@ from typing import Any
 
 import redis
 import requests
-from config import ChaosConfig
-from ledger import Ledger, Poison, Webhook, is_definite
-from stack import ChaosStack
 
 from hookyard.base import keys
 from hookyard.jobs.records import NewJob
+from tests.chaos.config import ChaosConfig
+from tests.chaos.ledger import Ledger, Poison, Webhook, is_definite
+from tests.chaos.stack import ChaosStack
 
 
 def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],

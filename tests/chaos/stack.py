@@ -13,9 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
-from config import CHAOS_SETTINGS, ChaosConfig
-from ledger import Ledger
-from source_tree import ROOT, TESTS
 
 from devstack.commands import ingest_command, worker_command
 from devstack.launcher import Process, Supervisor
@@ -23,8 +20,11 @@ from devstack.redis_server import RedisServer, free_port
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
 from hookyard_sandbox.client import SandboxClient
-from platform_support import platform_env
-from sandbox_process import SandboxProcess
+from tests.chaos.config import CHAOS_SETTINGS, ChaosConfig
+from tests.chaos.ledger import Ledger
+from tests.chaos.source_tree import ROOT, TESTS
+from tests.support.platform_support import platform_env
+from tests.support.sandbox_process import SandboxProcess
 
 SYNC_QUEUES = ("inventory-sync", "customer-sync")
 

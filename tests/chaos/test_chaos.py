@@ -1,6 +1,6 @@
 """The fault-injection run at CI size (5,000 webhooks): every promise of docs/reliability.md.
 
-Larger runs: ``python tests/chaos/run.py --webhooks 50000`` (same harness, same checks).
+Larger runs: ``python -m tests.chaos.run --webhooks 50000`` (same harness, same checks).
 The seed is printed; ``HOOKYARD_CHAOS_SEED`` reproduces a run, ``HOOKYARD_CHAOS_WEBHOOKS``
 changes its size.
 """
@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from chaos_harness import run_chaos
-from config import ChaosConfig
+
+from tests.chaos.chaos_harness import run_chaos
+from tests.chaos.config import ChaosConfig
 
 pytestmark = pytest.mark.e2e
 

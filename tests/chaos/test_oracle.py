@@ -15,10 +15,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from config import ChaosConfig
-from ledger import Ledger, Send, Webhook, is_definite
-from oracle import judge_deliveries
-from senders import send_all
+
+from tests.chaos.config import ChaosConfig
+from tests.chaos.ledger import Ledger, Send, Webhook, is_definite
+from tests.chaos.oracle import judge_deliveries
+from tests.chaos.senders import send_all
 
 
 def webhook(id_: int, values: dict[str, int], *outcomes: str,

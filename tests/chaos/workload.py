@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import random
 
-import source_tree  # noqa: F401 (puts the test helpers imported below on sys.path)
-from config import ChaosConfig
-from ledger import Webhook
-
 from hookyard_sandbox.client import SandboxClient
-from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN, product_id
-from platform_support import SHOPIFY_TOKEN
+from tests.chaos.config import ChaosConfig
+from tests.chaos.ledger import Webhook
+from tests.support.nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN, product_id
+from tests.support.platform_support import SHOPIFY_TOKEN
 
 
 def sku_name(i: int) -> str:

@@ -23,8 +23,8 @@ from devstack.launcher import Process
 from devstack.redis_server import RedisServer, free_port
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
-from platform_support import ADMIN_TOKEN, platform_env
-from sandbox_process import SandboxProcess
+from tests.support.platform_support import ADMIN_TOKEN, platform_env
+from tests.support.sandbox_process import SandboxProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from bundle_support import theme_files, zip_bundle
-from platform_support import ADMIN_TOKEN
+from tests.support.bundle_support import theme_files, zip_bundle
+from tests.support.platform_support import ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
 

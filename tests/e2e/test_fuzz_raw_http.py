@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import Stack
-from nhanh_payloads import inventory_body
-from platform_support import TOKEN
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from conftest import Stack
-from nhanh_payloads import inventory_body
-from platform_support import ADMIN_TOKEN
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from nhanh_payloads import inventory_body
+from tests.support.nhanh_payloads import inventory_body
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from hookyard.jobs.records import NewJob
-from nhanh_payloads import inventory_body
+from tests.support.nhanh_payloads import inventory_body
 
 pytestmark = pytest.mark.e2e
 

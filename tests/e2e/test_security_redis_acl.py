@@ -14,8 +14,8 @@ import redis
 import requests
 
 from devstack.redis_server import RedisServer
-from nhanh_payloads import inventory_body
-from platform_support import ADMIN_TOKEN
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
 

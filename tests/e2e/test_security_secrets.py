@@ -17,8 +17,8 @@ import redis
 import requests
 
 from devstack.redis_server import RedisServer
-from nhanh_payloads import TOKEN, inventory_body
-from platform_support import ADMIN_TOKEN, OTHER_SHOP_TOKEN, SHOP_TOKEN, SHOPIFY_TOKEN
+from tests.support.nhanh_payloads import TOKEN, inventory_body
+from tests.support.platform_support import ADMIN_TOKEN, OTHER_SHOP_TOKEN, SHOP_TOKEN, SHOPIFY_TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from nhanh_payloads import inventory_body
+from tests.support.nhanh_payloads import inventory_body
 
 pytestmark = pytest.mark.e2e
 

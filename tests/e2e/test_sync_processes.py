@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from hookyard.sync import catalog
-from nhanh_payloads import LOCATION, inventory_body
+from tests.support.nhanh_payloads import LOCATION, inventory_body
 
 pytestmark = pytest.mark.e2e
 

@@ -18,8 +18,8 @@ from hookyard.jobs import runtime
 from hookyard.jobs.broker import HookyardBroker, install
 from hookyard.jobs.store import JobStore
 from ingest.app import create_app, ingest_job_store
-from platform_support import platform_env, wait_for_state
-from sandbox_process import SandboxProcess
+from tests.support.platform_support import platform_env, wait_for_state
+from tests.support.sandbox_process import SandboxProcess
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,8 @@ from hookyard.sync.customers import CUSTOMER_EXPORT
 from hookyard.sync.inventory import INVENTORY_EXPORT
 from hookyard.sync.negative_cache import NegativeCache
 from hookyard_sandbox.client import SandboxClient
-from nhanh_payloads import LOCATION, customer_body, inventory_body
-from platform_support import SHOPIFY_TOKEN, post_webhook
+from tests.support.nhanh_payloads import LOCATION, customer_body, inventory_body
+from tests.support.platform_support import SHOPIFY_TOKEN, post_webhook
 
 
 def seed_shop(sandbox: SandboxClient, *, skus: int = 0, customers: int = 0) -> dict[str, Any]:

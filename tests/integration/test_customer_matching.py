@@ -16,8 +16,8 @@ from hookyard.jobs import runtime
 from hookyard.sync import catalog
 from hookyard.sync.customers import AMBIGUOUS, CUSTOMER_EXPORT, PHONE_INDEX
 from hookyard_sandbox.client import SandboxClient
-from nhanh_payloads import LOCATION, customer_body
-from platform_support import SHOPIFY_TOKEN, post_webhook
+from tests.support.nhanh_payloads import LOCATION, customer_body
+from tests.support.platform_support import SHOPIFY_TOKEN, post_webhook
 
 LAN, MINH, TWIN = "lan@example.vn", "minh@example.vn", "twin@example.vn"
 

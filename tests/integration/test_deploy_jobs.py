@@ -16,7 +16,6 @@ import dramatiq
 import falcon.testing
 import pytest
 
-from bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
 from devstack.redis_server import RedisServer
 from hookyard.base import keys
 from hookyard.base.shops import ShopConfig
@@ -24,7 +23,8 @@ from hookyard.jobs.broker import HookyardBroker
 from hookyard.themes.bundles import BundleFile
 from hookyard.themes.deploys import DeployCheckpoint
 from ingest.app import create_app, ingest_job_store
-from platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth
+from tests.support.bundle_support import json_bundle, tar_gz_bundle, theme_files, zip_bundle
+from tests.support.platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth
 
 ZIP = "application/zip"
 

@@ -11,8 +11,8 @@ import redis
 from devstack.redis_server import RedisServer
 from hookyard.base import keys
 from hookyard.jobs.store import JobStore
-from nhanh_payloads import TOKEN, customer_body, inventory_body, product_id
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import TOKEN, customer_body, inventory_body, product_id
+from tests.support.platform_support import post_webhook
 
 
 def enqueued_messages(jobs: JobStore) -> int:

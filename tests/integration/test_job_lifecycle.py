@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from hookyard.base import keys
-from nhanh_payloads import LOCATION, customer_body, inventory_body
-from platform_support import auth, post_webhook
+from tests.support.nhanh_payloads import LOCATION, customer_body, inventory_body
+from tests.support.platform_support import auth, post_webhook
 
 
 def test_inventory_job_sets_the_quantity_in_shopify_and_succeeds(client, shop, sandbox, worker,

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from hookyard.base.logs import JsonFormatter
-from nhanh_payloads import inventory_body
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import post_webhook
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ import re
 import falcon.testing
 import pytest
 
-from bundle_support import json_bundle, theme_files
 from hookyard.base import keys
 from hookyard.base.settings import Settings
 from hookyard.jobs.audit import AuditLog
 from hookyard.jobs.store import JobStore
 from ingest.app import create_app, ingest_job_store
-from nhanh_payloads import inventory_body
-from platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth, post_webhook
+from tests.support.bundle_support import json_bundle, theme_files
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth, post_webhook
 
 
 def queued_job(client: falcon.testing.TestClient, available: int = 1) -> str:

@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from devstack.redis_server import RedisServer
-from nhanh_payloads import TOKEN, inventory_body
-from platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth, post_webhook
+from tests.support.nhanh_payloads import TOKEN, inventory_body
+from tests.support.platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth, post_webhook
 
 # route -> (a method it does not take, the methods it takes)
 ROUTES = {

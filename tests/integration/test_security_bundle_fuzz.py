@@ -27,7 +27,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bundle_support import (
+from hookyard.base.errors import HookyardError
+from hookyard.themes.bundles import BundleLimits, merge_settings, read_files
+from ingest.app import create_app, ingest_job_store
+from tests.support.bundle_support import (
     json_bundle,
     pax_record,
     placeholder,
@@ -36,10 +39,7 @@ from bundle_support import (
     tar_header,
     zip_bundle,
 )
-from hookyard.base.errors import HookyardError
-from hookyard.themes.bundles import BundleLimits, merge_settings, read_files
-from ingest.app import create_app, ingest_job_store
-from platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth
+from tests.support.platform_support import ADMIN_TOKEN, SHOP_TOKEN, auth
 
 FUZZ_EXAMPLES = os.environ.get("HOOKYARD_FUZZ_EXAMPLES")
 EXAMPLES = int(FUZZ_EXAMPLES or 100)

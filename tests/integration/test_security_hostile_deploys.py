@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bundle_support import (
+from tests.support.bundle_support import (
     json_bundle,
     pax_record,
     raw_tar_gz,
@@ -18,7 +18,7 @@ from bundle_support import (
     zip_bundle,
     zip_with_raw_names,
 )
-from platform_support import auth
+from tests.support.platform_support import auth
 
 LAYOUT = tar_member(b"layout/theme.liquid", b"<html></html>")
 GZIP = "application/gzip"

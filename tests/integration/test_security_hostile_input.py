@@ -14,8 +14,8 @@ import redis
 from devstack.redis_server import RedisServer
 from hookyard.base import metrics
 from hookyard.jobs.store import JobStore
-from nhanh_payloads import DEPOT, customer_body, inventory_body, product_id
-from platform_support import auth, post_webhook
+from tests.support.nhanh_payloads import DEPOT, customer_body, inventory_body, product_id
+from tests.support.platform_support import auth, post_webhook
 
 QUANTITY_FIELDS = ("remain", "shipping", "holding", "damage", "available")
 

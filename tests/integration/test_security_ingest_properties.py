@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from devstack.redis_server import RedisServer
 from hookyard.base import keys
-from nhanh_payloads import BUSINESS_ID, DEPOT, TOKEN, customer_body, inventory_body
+from tests.support.nhanh_payloads import BUSINESS_ID, DEPOT, TOKEN, customer_body, inventory_body
 
 KNOWN = {200, 400, 401, 404, 413, 415, 422}
 QUEUES = ("customer-sync", "inventory-sync")

@@ -27,8 +27,8 @@ from schemathesis.checks import (
 
 from hookyard.base.settings import Settings
 from ingest.app import create_app, ingest_job_store
-from nhanh_payloads import TOKEN
-from platform_support import ADMIN_TOKEN, SHOP_TOKEN
+from tests.support.nhanh_payloads import TOKEN
+from tests.support.platform_support import ADMIN_TOKEN, SHOP_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_COPY = ROOT / "docs" / "openapi.yaml"

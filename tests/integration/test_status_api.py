@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from nhanh_payloads import inventory_body
-from platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth, post_webhook
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import OTHER_SHOP_TOKEN, SHOP_TOKEN, auth, post_webhook
 
 
 def test_status_api_without_or_with_a_bad_token_is_401(client):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hookyard.base import keys
 from hookyard.jobs.records import now_ms
 from hookyard.jobs.sweeper import Sweeper
-from nhanh_payloads import inventory_body
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import post_webhook
 
 
 def age(jobs, job_id, state, seconds):

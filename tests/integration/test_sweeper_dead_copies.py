@@ -12,8 +12,8 @@ from dramatiq.message import Message
 from hookyard.base import keys
 from hookyard.jobs.records import now_ms
 from hookyard.jobs.sweeper import Sweeper
-from nhanh_payloads import inventory_body
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import post_webhook
 
 QUEUE = "inventory-sync"
 

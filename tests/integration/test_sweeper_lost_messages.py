@@ -19,8 +19,8 @@ from hookyard.jobs.presence import WorkerPresence
 from hookyard.jobs.records import now_ms
 from hookyard.jobs.store import JobStore
 from hookyard.jobs.sweeper import LOST_AFTER_SNAPSHOTS, Sweeper
-from nhanh_payloads import inventory_body
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import inventory_body
+from tests.support.platform_support import post_webhook
 
 QUEUE = "inventory-sync"
 

@@ -6,8 +6,8 @@ import random
 from dataclasses import replace
 
 from hookyard.jobs import runtime
-from nhanh_payloads import LOCATION, customer_body, inventory_body
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import LOCATION, customer_body, inventory_body
+from tests.support.platform_support import post_webhook
 
 
 def levels(sandbox) -> dict[str, int]:

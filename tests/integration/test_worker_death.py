@@ -15,8 +15,8 @@ from dramatiq.middleware import SkipMessage
 
 from hookyard.base import keys
 from hookyard.jobs.lifecycle import JobLifecycle
-from nhanh_payloads import customer_body
-from platform_support import post_webhook
+from tests.support.nhanh_payloads import customer_body
+from tests.support.platform_support import post_webhook
 
 
 def _died_mid_run(client, jobs):

@@ -16,17 +16,6 @@ import zlib
 
 import pytest
 
-from bundle_support import (
-    pax_record,
-    raw_tar_gz,
-    tar_gz_bundle,
-    tar_header,
-    tar_member,
-    theme_files,
-    zip_bundle,
-    zip_end_record,
-    zip_with_raw_names,
-)
 from hookyard.base.errors import InvalidBundle, PayloadTooLarge, UnsafeBundlePath
 from hookyard.themes.archives import (
     MAX_HEADER_DATA_BYTES,
@@ -37,6 +26,17 @@ from hookyard.themes.archives import (
     read_tar_gz,
 )
 from hookyard.themes.bundles import read_files
+from tests.support.bundle_support import (
+    pax_record,
+    raw_tar_gz,
+    tar_gz_bundle,
+    tar_header,
+    tar_member,
+    theme_files,
+    zip_bundle,
+    zip_end_record,
+    zip_with_raw_names,
+)
 
 LIMITS = BundleLimits(max_files=100, max_unpacked_bytes=1024 * 1024)
 LAYOUT = tar_member(b"layout/theme.liquid", b"<html></html>")
@@ -157,7 +157,7 @@ def test_a_tar_with_more_entries_than_the_limit_is_refused_however_small_they_ar
 
 @pytest.mark.parametrize("fmt", ["zip", "tar.gz", "json"])
 def test_names_count_toward_the_unpacked_size_limit(fmt):
-    from bundle_support import json_bundle
+    from tests.support.bundle_support import json_bundle
 
     # 90 empty files whose names alone are 90 x 600 bytes: over a 50,000-byte limit.
     files = {f"snippets/{i:03}{'n' * 590}.liquid": "" for i in range(90)}

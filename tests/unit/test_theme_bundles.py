@@ -10,15 +10,6 @@ import zipfile
 
 import pytest
 
-from bundle_support import (
-    json_bundle,
-    raw_tar_gz,
-    tar_gz_bundle,
-    tar_member,
-    theme_files,
-    zip_bundle,
-    zip_with_raw_names,
-)
 from hookyard.base.errors import (
     InvalidBundle,
     InvalidThemeLayout,
@@ -37,6 +28,15 @@ from hookyard.themes.bundles import (
     safe_path,
 )
 from hookyard.themes.deploys import BATCH_MAX_BYTES, plan_batches, theme_gid
+from tests.support.bundle_support import (
+    json_bundle,
+    raw_tar_gz,
+    tar_gz_bundle,
+    tar_member,
+    theme_files,
+    zip_bundle,
+    zip_with_raw_names,
+)
 
 LIMITS = BundleLimits(max_files=100, max_unpacked_bytes=1024 * 1024)
 

@@ -20,7 +20,7 @@ from hookyard.base.shops import ShopConfig
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.client import ShopifyClient
 from hookyard_sandbox.client import SandboxClient
-from sandbox_process import SandboxProcess
+from tests.support.sandbox_process import SandboxProcess
 
 STATE_DB = 1
 API_VERSION = "2026-10"

@@ -9,7 +9,7 @@ from typing import Any
 import falcon.testing
 
 from hookyard.jobs.store import JobStore
-from nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN
+from tests.support.nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN
 
 ADMIN_TOKEN = "admin-secret"
 SHOP_TOKEN = "acme-secret"

@@ -1,0 +1,1 @@
+"""The fault-injection run (``python -m tests.chaos.run``) and its tests."""
