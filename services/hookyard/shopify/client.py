@@ -251,7 +251,7 @@ class ShopifyClient:
         shop = self.shop.id
         metrics.shopify_calls_total.labels(shop=shop, outcome="throttled").inc()
         metrics.shopify_throttled_total.labels(shop=shop).inc()
-        log.info("shopify throttled shop=%s (%s); waiting inside the call", shop, what)
+        log.info("shopify throttled (%s); waiting inside the call", what, extra={"shop": shop})
 
     def _fail(
         self,

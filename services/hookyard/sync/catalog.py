@@ -202,34 +202,34 @@ def _load(runtime: Runtime, shop: ShopConfig, export: Export, snapshot: Snapshot
                                         "operation_started_ms": started_ms})
         operation = wait_for_bulk_operation(client, operation, deadline=deadline)
         if not operation.done:
-            log.info("bulk export shop=%s kind=%s still %s after the wait; per-item lookups "
-                     "meanwhile", shop.id, export.kind, operation.status)
+            log.info("bulk export still %s after the wait; per-item lookups meanwhile",
+                     operation.status, extra={"shop": shop.id, "kind": export.kind})
             return "timeout"
         if operation.status != "COMPLETED":
             code = f" ({operation.error_code})" if operation.error_code else ""
             _record_failure(state, record, f"bulk query {operation.status}{code}",
                             forget_operation=True)
-            log.warning("bulk export shop=%s kind=%s ended %s%s; per-item lookups for %ss",
-                        shop.id, export.kind, operation.status, code,
-                        settings.catalog_retry_seconds)
+            log.warning("bulk export ended %s%s; per-item lookups for %ss", operation.status,
+                        code, settings.catalog_retry_seconds,
+                        extra={"shop": shop.id, "kind": export.kind})
             return "failed"
         rows = _replace_caches(runtime, shop, export, operation, started_ms,
                                deadline=time.monotonic() + wait)
     except ShopifyBulkBusy as exc:
         _record_failure(state, record, str(exc))
-        log.warning("bulk export shop=%s kind=%s: %s", shop.id, export.kind, exc)
+        log.warning("bulk export: %s", exc, extra={"shop": shop.id, "kind": export.kind})
         return "busy"
     except redis.RedisError:
         raise
     except Exception as exc:
         # Per-item lookups are always a correct fallback, so no failure here may fail the batch.
         _record_failure(state, record, f"{type(exc).__name__}: {exc}"[:300])
-        log.warning("bulk export shop=%s kind=%s failed: %s", shop.id, export.kind, exc,
+        log.warning("bulk export failed: %s", exc, extra={"shop": shop.id, "kind": export.kind},
                     exc_info=not isinstance(exc, ShopifyError | ShopifyRejected))
         return "error"
     metrics.shopify_bulk_rows_total.labels(export.kind).inc(rows)
-    log.info("bulk export shop=%s kind=%s loaded %d rows in %.1fs", shop.id, export.kind, rows,
-             (now_ms() - started_ms) / 1000)
+    log.info("bulk export loaded %d rows in %.1fs", rows, (now_ms() - started_ms) / 1000,
+             extra={"shop": shop.id, "kind": export.kind})
     return "completed"
 
 

@@ -121,13 +121,13 @@ class SnapshotPrefiller:
                                               wait_for_lease=False)
         except Exception:
             # Redis, most likely: the worker's jobs cannot run either, and the next pass retries.
-            log.warning("snapshot prefill shop=%s kind=%s failed; the reactive path remains",
-                        shop.id, kind, exc_info=True)
+            log.warning("snapshot prefill failed; the reactive path remains",
+                        extra={"shop": shop.id, "kind": kind}, exc_info=True)
             outcome = "error"
         metrics.catalog_prefills_total.labels(kind, outcome).inc()
         if outcome not in ("fresh", "held"):
-            log.info("snapshot prefill shop=%s kind=%s: %s in %.1fs", shop.id, kind, outcome,
-                     time.monotonic() - started)
+            log.info("snapshot prefill %s in %.1fs", outcome, time.monotonic() - started,
+                     extra={"shop": shop.id, "kind": kind})
         return outcome
 
     def _run(self) -> None:
