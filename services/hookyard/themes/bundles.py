@@ -48,7 +48,7 @@ from hookyard.base.errors import (
     quoted,
 )
 from hookyard.base.strict_json import parse_json_body
-from hookyard.shopify.operations import ThemeFile
+from hookyard.shopify.operations.themes import ThemeFile
 from hookyard.themes.archives import (
     MAX_PATH_BYTES,
     BundleLimits,

@@ -44,9 +44,9 @@ from hookyard.jobs.records import NewJob
 from hookyard.jobs.runtime import Runtime
 from hookyard.jobs.store import JobStore
 from hookyard.shopify.access import client_for, shop_of
-from hookyard.shopify.operations import (
+from hookyard.shopify.operations.calls import Executor
+from hookyard.shopify.operations.themes import (
     MAX_THEME_FILES,
-    Executor,
     create_theme,
     delete_theme_files,
     get_theme,
