@@ -55,7 +55,8 @@ from hookyard.shopify.operations.themes import (
     upsert_theme_files,
 )
 from hookyard.storage import scripts
-from hookyard.themes.bundles import BundleFile, BundleLimits, merge_settings, read_files
+from hookyard.themes.bundle_limits import BundleLimits
+from hookyard.themes.bundles import BundleFile, merge_settings, read_files
 
 log = logging.getLogger(__name__)
 
