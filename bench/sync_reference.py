@@ -19,12 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard.shopify.operations import (
-    InventoryQuantity,
-    MetafieldInput,
-    set_inventory_quantities,
-    set_metafields,
-)
+from hookyard.shopify.operations.inventory import InventoryQuantity, set_inventory_quantities
+from hookyard.shopify.operations.metafields import MetafieldInput, set_metafields
 
 SEED_JOBS_PER_SECOND = 10.0
 

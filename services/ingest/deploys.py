@@ -40,8 +40,8 @@ from hookyard.base.shops import ShopConfig
 from hookyard.base.strict_json import parse_json_body
 from hookyard.jobs.store import JobStore
 from hookyard.storage.rate_limits import SlidingWindowLimit
+from hookyard.themes.bundle_limits import BundleLimits
 from hookyard.themes.bundles import (
-    BundleLimits,
     bundle_format,
     bundle_format_of,
     merge_settings,

@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from hookyard.base.errors import HookyardError
-from hookyard.themes.bundles import BundleLimits, merge_settings, read_files
+from hookyard.themes.bundle_limits import BundleLimits
+from hookyard.themes.bundles import merge_settings, read_files
 from ingest.app import create_app, ingest_job_store
 from tests.support.bundle_support import (
     json_bundle,

@@ -17,15 +17,10 @@ import zlib
 import pytest
 
 from hookyard.base.errors import InvalidBundle, PayloadTooLarge, UnsafeBundlePath
-from hookyard.themes.archives import (
-    MAX_HEADER_DATA_BYTES,
-    MAX_PATH_BYTES,
-    BundleLimits,
-    ReadBudget,
-    ZipArchive,
-    read_tar_gz,
-)
+from hookyard.themes.bundle_limits import MAX_PATH_BYTES, BundleLimits, ReadBudget
 from hookyard.themes.bundles import read_files
+from hookyard.themes.tar_gz_reader import MAX_HEADER_DATA_BYTES, read_tar_gz
+from hookyard.themes.zip_reader import ZipArchive
 from tests.support.bundle_support import (
     pax_record,
     raw_tar_gz,

@@ -17,10 +17,10 @@ from hookyard.base.errors import (
     UnsafeBundlePath,
     UnsupportedMediaType,
 )
+from hookyard.themes.bundle_limits import BundleLimits
 from hookyard.themes.bundles import (
     SETTINGS_DATA,
     BundleFile,
-    BundleLimits,
     bundle_format,
     deep_merge,
     merge_settings,

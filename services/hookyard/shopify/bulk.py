@@ -27,7 +27,7 @@ from typing import Any
 import requests
 
 from hookyard.base.errors import ShopifyBulkBusy, ShopifyBulkFailed
-from hookyard.shopify.operations import (
+from hookyard.shopify.operations.calls import (
     MUTATION_COST,
     Executor,
     connection_cost,

@@ -47,7 +47,7 @@ from hookyard.shopify.bulk import (
     start_bulk_query,
     wait_for_bulk_operation,
 )
-from hookyard.shopify.operations import Executor
+from hookyard.shopify.operations.calls import Executor
 from hookyard.storage.leases import Lease
 
 log = logging.getLogger(__name__)

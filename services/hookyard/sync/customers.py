@@ -29,14 +29,9 @@ from hookyard.base import keys, metrics
 from hookyard.base.shops import ShopConfig
 from hookyard.jobs.runtime import Runtime
 from hookyard.shopify.access import client_for
-from hookyard.shopify.operations import (
-    MAX_METAFIELDS,
-    MAX_PAGE_SIZE,
-    Executor,
-    MetafieldInput,
-    search_customers,
-    set_metafields,
-)
+from hookyard.shopify.operations.calls import MAX_PAGE_SIZE, Executor
+from hookyard.shopify.operations.customers import search_customers
+from hookyard.shopify.operations.metafields import MAX_METAFIELDS, MetafieldInput, set_metafields
 from hookyard.sync import batching, catalog
 from hookyard.sync.contacts import e164, email_key
 from hookyard.sync.negative_cache import NegativeCache

@@ -23,7 +23,7 @@ from hookyard.base import keys, metrics
 from hookyard.base.shops import ShopConfig
 from hookyard.jobs.runtime import Runtime
 from hookyard.shopify.access import client_for
-from hookyard.shopify.operations import (
+from hookyard.shopify.operations.inventory import (
     MAX_INVENTORY_QUANTITIES,
     InventoryQuantity,
     find_inventory_items_by_sku,

@@ -2,8 +2,9 @@
 
 Pure functions, no I/O beyond the bytes given: ingest runs them to refuse a bad bundle before
 any job exists, and the deploy worker runs them again on the stored bytes. Archives are walked
-by ``hookyard.themes.archives``, which bounds the work any upload can cause. Refused, with the
-error tree's codes:
+by ``hookyard.themes.tar_gz_reader`` and ``zip_reader``, within the limits of
+``bundle_limits``, which bound the work any upload can cause. Refused, with the error tree's
+codes:
 
 - unreadable archives, links and special files, encrypted zip entries, oversized tar header
   members, a malformed ``files`` map, duplicate paths: ``InvalidBundle`` (400
@@ -48,14 +49,10 @@ from hookyard.base.errors import (
     quoted,
 )
 from hookyard.base.strict_json import parse_json_body
-from hookyard.shopify.operations import ThemeFile
-from hookyard.themes.archives import (
-    MAX_PATH_BYTES,
-    BundleLimits,
-    ReadBudget,
-    ZipArchive,
-    read_tar_gz,
-)
+from hookyard.shopify.operations.themes import ThemeFile
+from hookyard.themes.bundle_limits import MAX_PATH_BYTES, BundleLimits, ReadBudget
+from hookyard.themes.tar_gz_reader import read_tar_gz
+from hookyard.themes.zip_reader import ZipArchive
 
 THEME_FOLDERS = ("assets", "blocks", "config", "layout", "locales", "sections", "snippets",
                  "templates")

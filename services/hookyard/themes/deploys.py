@@ -44,9 +44,9 @@ from hookyard.jobs.records import NewJob
 from hookyard.jobs.runtime import Runtime
 from hookyard.jobs.store import JobStore
 from hookyard.shopify.access import client_for, shop_of
-from hookyard.shopify.operations import (
+from hookyard.shopify.operations.calls import Executor
+from hookyard.shopify.operations.themes import (
     MAX_THEME_FILES,
-    Executor,
     create_theme,
     delete_theme_files,
     get_theme,
@@ -55,7 +55,8 @@ from hookyard.shopify.operations import (
     upsert_theme_files,
 )
 from hookyard.storage import scripts
-from hookyard.themes.bundles import BundleFile, BundleLimits, merge_settings, read_files
+from hookyard.themes.bundle_limits import BundleLimits
+from hookyard.themes.bundles import BundleFile, merge_settings, read_files
 
 log = logging.getLogger(__name__)
 
