@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.process_accounting import child_pids, process_cpu_seconds
+from bench.process_accounting import process_cpu_seconds
 from devstack.launcher import Process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ class Server:
         return self.launched.process
 
     def pids(self) -> list[int]:
-        return [self.process.pid, *child_pids(self.process.pid)]
+        return [self.process.pid, *self.launched.children()]
 
     def cpu_by_pid(self) -> dict[int, float]:
         return {pid: process_cpu_seconds(pid) for pid in self.pids()}

@@ -111,6 +111,17 @@ class Process:
     def pid(self) -> int | None:
         return self.process.pid if self.alive and self.process else None
 
+    def children(self) -> list[int]:
+        """Pids of the process's own children (gunicorn's workers, say); none once it ended."""
+        if self.process is None:
+            return []
+        pid = self.process.pid
+        try:
+            return [int(child) for child in
+                    Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
     def output(self) -> str:
         """What this run (since the last ``start``) wrote to the log."""
         try:

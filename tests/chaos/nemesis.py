@@ -17,7 +17,7 @@ from typing import Any
 from tests.chaos.config import ChaosConfig
 from tests.chaos.ledger import Ledger, Poison
 from tests.chaos.senders import submit_poison
-from tests.chaos.stack import ChaosStack, gunicorn_children
+from tests.chaos.stack import ChaosStack
 
 MIN_KILLS = 3  # periodic worker SIGKILLs, even when the sending is over sooner
 
@@ -114,7 +114,7 @@ class Nemesis:
 
     def _kill_gunicorn_worker(self) -> None:
         assert self.stack.ingest is not None and self.stack.ingest.pid is not None
-        children = gunicorn_children(self.stack.ingest.pid)
+        children = self.stack.ingest.children()
         if children:
             os.kill(self.rng.choice(children), signal.SIGKILL)
             self.counts["gunicorn_worker_sigkill"] += 1

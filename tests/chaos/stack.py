@@ -38,13 +38,6 @@ def supervise(workers: list[Process], ledger: Ledger) -> Supervisor:
     return Supervisor(workers, restart_delay=0.5, on_restart=restarting)
 
 
-def gunicorn_children(master_pid: int) -> list[int]:
-    path = Path(f"/proc/{master_pid}/task/{master_pid}/children")
-    try:
-        return [int(pid) for pid in path.read_text().split()]
-    except OSError:
-        return []
-
 
 class ChaosStack:
     def __init__(self, config: ChaosConfig, workdir: Path, ledger: Ledger) -> None:

@@ -72,10 +72,6 @@ def rss_bytes(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-def workers_of(master: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
-
-
 def send(stack: Stack, raw: bytes, half_close: bool) -> bytes:
     host, port = stack.ingest_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=ANSWER_WITHIN) as sock:
@@ -127,7 +123,7 @@ def fuzzed_ingest(redis_server, sandbox_process, tmp_path_factory):
 def test_raw_http_never_gets_a_5xx_a_hang_or_unbounded_memory(fuzzed_ingest):
     stack = fuzzed_ingest
     assert stack.services[0].process is not None
-    [worker] = workers_of(stack.services[0].process.pid)
+    [worker] = stack.services[0].children()
     send(stack, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", False)  # warm up
     rss_before = rss_bytes(worker)
 
@@ -155,6 +151,6 @@ def test_raw_http_never_gets_a_5xx_a_hang_or_unbounded_memory(fuzzed_ingest):
             assert {"error", "message"} <= set(json.loads(body_bytes)), answer[:500]
 
     one_request()
-    assert workers_of(stack.services[0].process.pid) == [worker], "the worker was replaced"
+    assert stack.services[0].children() == [worker], "the worker was replaced"
     growth = rss_bytes(worker) - rss_before
     assert growth < RSS_GROWTH_LIMIT, f"the worker grew by {growth / 2**20:.1f} MiB"

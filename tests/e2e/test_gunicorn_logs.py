@@ -7,18 +7,12 @@ import os
 import signal
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import Stack, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def gunicorn_workers(master_pid: int) -> list[int]:
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    return [int(pid) for pid in children]
 
 
 def json_lines(text: str) -> list[dict[str, object]]:
@@ -35,7 +29,7 @@ def test_a_stuck_worker_s_timeout_and_kill_reach_the_json_log_with_their_level(m
     stack: Stack = make_stack(HOOKYARD_INGEST_WORKERS="1", HOOKYARD_INGEST_TIMEOUT_SECONDS="2")
     ingest = stack.start_ingest()
     assert ingest.process is not None
-    [worker] = gunicorn_workers(ingest.process.pid)
+    [worker] = ingest.children()
     host, port = stack.ingest_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as slow:
         # A request whose body is still on its way holds the worker when it stops.
@@ -58,7 +52,7 @@ def test_a_stuck_worker_s_timeout_and_kill_reach_the_json_log_with_their_level(m
     assert str(worker) in str(killed["message"])
     assert "Logging error" not in ingest.output()
     # The master starts a fresh worker, which logs its boot.
-    wait_until(lambda: any(p != worker for p in gunicorn_workers(ingest.process.pid)), 20,
+    wait_until(lambda: any(p != worker for p in ingest.children()), 20,
                ingest)
     time.sleep(0.5)
     assert any("Booting worker" in str(e["message"])
