@@ -45,7 +45,7 @@ def redis_cpu_seconds(client: redis.Redis) -> float:
 def script_names() -> dict[str, str]:
     """sha1 -> a readable name for every Lua script the Python systems run."""
     names = {}
-    lua = resources.files("hookyard") / "lua"
+    lua = resources.files("hookyard.storage") / "lua"
     for entry in lua.iterdir():
         if entry.name.endswith(".lua"):
             source = entry.read_text(encoding="utf-8").encode()
