@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from devstack.commands import ingest_command
 from tests.support.nhanh_payloads import inventory_body
 
 pytestmark = pytest.mark.e2e
@@ -66,8 +66,7 @@ def test_every_ingest_worker_listens_on_a_socket_of_its_own(stack):
 def test_a_second_ingest_on_a_taken_address_refuses_to_start_and_says_why(stack):
     stack.start_ingest()
 
-    second = subprocess.run([sys.executable, "-m", "gunicorn", "-c",
-                             "python:ingest.gunicorn_conf", "ingest.app:get_app()"],
+    second = subprocess.run(ingest_command(),
                             env={**stack.env,
                                  "HOOKYARD_INGEST_BIND": f"127.0.0.1:{stack.ingest_port}"},
                             capture_output=True, text=True, timeout=30, check=False)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 import redis
 import requests
 
+from devstack.commands import worker_command
 from devstack.redis_server import RedisServer
 from tests.support.nhanh_payloads import TOKEN, inventory_body
 from tests.support.platform_support import ADMIN_TOKEN, OTHER_SHOP_TOKEN, SHOP_TOKEN, SHOPIFY_TOKEN
@@ -149,7 +149,7 @@ def test_no_secret_appears_in_logs_metrics_answers_or_stored_state(
         stack.stop()
 
     bad_settings = subprocess.run(
-        [sys.executable, "-m", "workers.inventory_sync"], capture_output=True, text=True,
+        worker_command("workers.inventory_sync"), capture_output=True, text=True,
         env={**stack.env, "HOOKYARD_MAX_RETRIES": "many"}, timeout=60)
     assert bad_settings.returncode != 0 and "HOOKYARD_MAX_RETRIES" in bad_settings.stderr
 
