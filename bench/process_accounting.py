@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from devstack.launcher import child_pids
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -36,18 +38,6 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
-def child_pids(parent: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        if ppid == parent:
-            children.append(int(entry.name))
-    return children
 
 
 def rss_bytes(pid: int) -> int:

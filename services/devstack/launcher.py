@@ -49,6 +49,17 @@ def last_log_line(path: Path) -> str:
     return meaningful[-1] if meaningful else "the log is empty"
 
 
+def child_pids(pid: int) -> list[int]:
+    """Pids of ``pid``'s children, forked by any of its threads (none if it has ended)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return sorted(children)
+
+
 def http_ok(url: str, timeout: float = 1.0) -> bool:
     """Whether ``url`` answers 200 now (any failure to answer is a no)."""
     try:
@@ -113,14 +124,7 @@ class Process:
 
     def children(self) -> list[int]:
         """Pids of the process's own children (gunicorn's workers, say); none once it ended."""
-        if self.process is None:
-            return []
-        pid = self.process.pid
-        try:
-            return [int(child) for child in
-                    Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            return []
+        return child_pids(self.process.pid) if self.process is not None else []
 
     def output(self) -> str:
         """What this run (since the last ``start``) wrote to the log."""

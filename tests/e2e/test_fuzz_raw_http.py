@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from conftest import Stack
 from tests.support.nhanh_payloads import inventory_body
 from tests.support.platform_support import TOKEN
+from tests.support.raw_http import read_answer, split_answer
 
 pytestmark = pytest.mark.e2e
 
@@ -81,32 +81,11 @@ def send(stack: Stack, raw: bytes, half_close: bool) -> bytes:
                 sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the server may answer and close before it read everything
-        data = b""
-        deadline = time.monotonic() + ANSWER_WITHIN
-        while time.monotonic() < deadline:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            except TimeoutError:
-                raise AssertionError(
-                    f"no answer within {ANSWER_WITHIN} s to {raw[:200]!r}") from None
-            if not chunk:
-                break
-            data += chunk
-            if head_and_body_complete(data):
-                break
-        return data
-
-
-def head_and_body_complete(data: bytes) -> bool:
-    if b"\r\n\r\n" not in data:
-        return False
-    head, body = data.split(b"\r\n\r\n", 1)
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            return len(body) >= int(line.split(b":")[1])
-    return False
+        try:
+            return read_answer(sock, within=ANSWER_WITHIN)
+        except TimeoutError:
+            raise AssertionError(
+                f"no answer within {ANSWER_WITHIN} s to {raw[:200]!r}") from None
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +122,9 @@ def test_raw_http_never_gets_a_5xx_a_hang_or_unbounded_memory(fuzzed_ingest):
         answer = send(stack, raw, half_close)
         if not answer:
             return  # closed without an answer: a peer that hung up first, never a 5xx
-        status = int(answer.split(b" ", 2)[1])
+        status, head, body_bytes = split_answer(answer)
         assert status < 500, f"{status} for {raw[:300]!r}:\n{answer[:500]!r}"
         if status >= 400 and method != "HEAD":
-            head, body_bytes = answer.split(b"\r\n\r\n", 1)
             assert b"application/json" in head.lower(), answer[:500]
             assert {"error", "message"} <= set(json.loads(body_bytes)), answer[:500]
 

@@ -15,6 +15,7 @@ import requests
 from conftest import Stack
 from tests.support.nhanh_payloads import inventory_body
 from tests.support.platform_support import ADMIN_TOKEN
+from tests.support.raw_http import is_complete, read_answer, split_answer
 
 pytestmark = pytest.mark.e2e
 
@@ -34,25 +35,15 @@ def exchange(stack: Stack, raw: bytes, *, half_close: bool = False) -> tuple[int
         sock.sendall(raw)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        return read_answer(sock)
+        return read_json_error(sock)
 
 
-def read_answer(sock: socket.socket) -> tuple[int, dict]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, f"the server closed without an answer after {data!r}"
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        assert chunk
-        body += chunk
+def read_json_error(sock: socket.socket) -> tuple[int, dict]:
+    data = read_answer(sock)
+    assert is_complete(data), f"the server closed without a whole answer after {data!r}"
+    status, head, body = split_answer(data)
     assert b"application/json" in head.lower(), head
-    status = int(head.split(b" ", 2)[1])
-    answer = json.loads(body[:length])
+    answer = json.loads(body)
     assert set(answer) == {"error", "message"}, answer
     return status, answer
 
@@ -125,7 +116,7 @@ def test_a_trickling_body_is_cut_off_at_the_read_timeout(ingest):
                 time.sleep(0.5)
         except OSError:
             pass  # the server answered and closed while we were still sending
-        status, answer = read_answer(sock)
+        status, answer = read_json_error(sock)
     assert (status, answer["error"]) == (408, "request_timeout")
     assert time.monotonic() - started < 6
     nothing_enqueued(ingest)
