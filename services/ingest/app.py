@@ -12,8 +12,8 @@ import orjson
 from hookyard.base.errors import SettingsError
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
+from hookyard.nhanh.webhooks.envelope import CUSTOMER_EVENTS, INVENTORY_EVENT
 from hookyard.storage.connections import broker_client, state_client
-from hookyard.sync.nhanh import CUSTOMER_EVENT, INVENTORY_EVENT
 from ingest.deploys import DeploysResource
 from ingest.errors import install_error_handling
 from ingest.middleware import InventedMethods, RequestObservation
@@ -64,9 +64,9 @@ def create_app(settings: Settings, *, jobs: JobStore,
     install_error_handling(app)
     app.add_route("/webhooks/nhanh", NhanhWebhookResource(settings, jobs))
     app.add_route("/webhooks/nhanh/inventory",
-                  NhanhWebhookResource(settings, jobs, only_event=INVENTORY_EVENT))
+                  NhanhWebhookResource(settings, jobs, only_events=(INVENTORY_EVENT,)))
     app.add_route("/webhooks/nhanh/customer",
-                  NhanhWebhookResource(settings, jobs, only_event=CUSTOMER_EVENT))
+                  NhanhWebhookResource(settings, jobs, only_events=CUSTOMER_EVENTS))
     app.add_route("/jobs", JobsResource(settings, jobs))
     app.add_route("/jobs/{job_id}", JobResource(settings, jobs))
     app.add_route("/jobs/{job_id}/retry", JobRetryResource(settings, jobs))

@@ -1,4 +1,4 @@
-"""Token checks: Nhanh.vn verify tokens and status-API bearer tokens, in constant time.
+"""Token checks: Nhanh.vn verify tokens (v2, v3) and status-API bearer tokens, in constant time.
 
 Every configured token is compared (no early exit), so timing tells nothing about which one, if
 any, nearly matched. Bearer tokens are compared by their sha256 (only digests are kept).
@@ -15,9 +15,7 @@ import falcon
 
 from hookyard.base.api_tokens import ApiToken
 from hookyard.base.errors import Forbidden, InvalidToken, MissingToken
-from hookyard.sync.nhanh import TOKEN_FIELD
-
-NHANH_TOKEN_HEADERS = ("VERIFYTOKEN", "X-NHANH-VERIFY-TOKEN")
+from hookyard.nhanh.webhooks.envelope import BODY_TOKEN_FIELD, presented_tokens
 
 
 def _matches_any(candidate: bytes, secrets: Iterable[bytes]) -> bool:
@@ -28,23 +26,23 @@ def _matches_any(candidate: bytes, secrets: Iterable[bytes]) -> bool:
 
 
 def check_nhanh_token(req: falcon.Request, document: Mapping[str, Any] | Any,
-                      accepted: Iterable[str]) -> None:
-    """Accept the header token (``verifyToken`` or ``X-Nhanh-Verify-Token``) or the body's
-    ``webhooksVerifyToken``; raise ``MissingToken``/``InvalidToken`` otherwise."""
-    candidate = None
-    for header in NHANH_TOKEN_HEADERS:
-        candidate = candidate or req.get_header(header)
-    if not candidate and isinstance(document, dict):  # an empty header is no token
-        body_token = document.get(TOKEN_FIELD)
-        candidate = body_token if isinstance(body_token, str) else None
-    if not candidate:
+                      accepted: Iterable[str]) -> int:
+    """Accept v2's token (the body's ``webhooksVerifyToken``, or a ``verifyToken`` /
+    ``X-Nhanh-Verify-Token`` header) or v3's (the ``Authorization`` header); every token the
+    delivery presents must be valid. Answer the webhook version their places tell, or raise
+    ``MissingToken``/``InvalidToken``."""
+    candidates, version = presented_tokens(req.headers, document)
+    if not candidates:
         raise MissingToken(
-            "No verify token: send it in the verifyToken (or X-Nhanh-Verify-Token) header or as "
-            f"{TOKEN_FIELD} in the body."
+            "No verify token: Nhanh's v3 webhooks send it in the Authorization header, v2's in "
+            f"the body as {BODY_TOKEN_FIELD} (or a verifyToken / X-Nhanh-Verify-Token header)."
         )
-    if not _matches_any(candidate.encode(), [t.encode() for t in accepted]):
+    secrets = [t.encode() for t in accepted]
+    checks = [_matches_any(c.encode(), secrets) for c in candidates]  # each compared, always
+    if not all(checks):
         raise InvalidToken("The verify token is not one Hookyard accepts; check the token "
                            "configured in Nhanh.vn against HOOKYARD_NHANH_TOKENS.")
+    return version
 
 
 def bearer_token(req: falcon.Request, tokens: Iterable[ApiToken]) -> ApiToken:

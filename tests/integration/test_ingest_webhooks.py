@@ -80,7 +80,7 @@ def test_webhooks_enabled_handshake_answers_200_without_jobs(client, jobs):
 
 
 def test_other_events_are_acknowledged_as_ignored(client, jobs):
-    body = json.dumps({"event": "orderAdd", "businessId": "1001", "data": {},
+    body = json.dumps({"event": "productAdd", "businessId": "1001", "data": {},
                        "webhooksVerifyToken": TOKEN}).encode()
     result = post_webhook(client, body)
     assert result.status_code == 200 and result.json["ignored"] is True

@@ -13,7 +13,17 @@ from hypothesis import strategies as st
 
 from devstack.redis_server import RedisServer
 from hookyard.base import keys
-from tests.support.nhanh_payloads import BUSINESS_ID, DEPOT, TOKEN, customer_body, inventory_body
+from tests.support import nhanh_payloads
+from tests.support.nhanh_payloads import (
+    BUSINESS_ID,
+    DEPOT,
+    TOKEN,
+    customer_body,
+    inventory_body,
+    v3_inventory_body,
+    v3_order_delete_document,
+    v3_order_document,
+)
 
 KNOWN = {200, 400, 401, 404, 413, 415, 422}
 QUEUES = ("customer-sync", "inventory-sync")
@@ -35,7 +45,8 @@ customer = st.fixed_dictionaries(
               | st.text(max_size=4), "mobile": st.text(max_size=12),
               "email": st.text(max_size=20)})
 full_documents = st.fixed_dictionaries({
-    "event": st.sampled_from(["inventoryChange", "customerUpdate", "webhooksEnabled", "orderAdd"])
+    "event": st.sampled_from(["inventoryChange", "customerUpdate", "webhooksEnabled", "orderAdd",
+                              "orderDelete", "productAdd"])
     | st.text(max_size=10) | st.integers(),
     "businessId": st.sampled_from([BUSINESS_ID, int(BUSINESS_ID), "2002", "999"])
     | st.text(max_size=5),
@@ -59,13 +70,22 @@ valid = st.builds(
     lambda skus, available, note: inventory_body(skus, available=available, extra={"note": note}),
     st.lists(st.sampled_from(["SKU-0", "SKU-1", "SKU-2"]), min_size=1, max_size=3, unique=True),
     st.integers(0, 3), st.text(max_size=10),
-) | st.builds(lambda spent: customer_body([{"id": 7, "totalSpent": spent}]), st.integers(0, 9))
+) | st.builds(lambda spent: customer_body([{"id": 7, "totalSpent": spent}]), st.integers(0, 9)
+) | st.builds(lambda skus, available: v3_inventory_body(skus, available=available),
+              st.lists(st.sampled_from(["SKU-0", "SKU-1"]), min_size=1, max_size=2, unique=True),
+              st.integers(0, 3)
+) | st.builds(lambda order, customer, event: nhanh_payloads.encode(
+    v3_order_document(order, customer, event=event)), st.integers(1, 5),
+    st.none() | st.integers(1, 3), st.sampled_from(["orderAdd", "orderUpdate"])
+) | st.builds(lambda orders: nhanh_payloads.encode(v3_order_delete_document(orders)),
+              st.lists(st.integers(1, 5), min_size=1, max_size=3))
 bodies = (valid | valid | encoded | encoded | encoded | st.binary(max_size=300)
           | documents.map(lambda d: encode(d, True)[: max(0, len(encode(d, True)) // 2)]))
 headers = st.fixed_dictionaries(
     {"Content-Type": st.sampled_from(["application/json"] * 5 + [
         "application/json; charset=utf-8", "application/vnd.x+json", "text/plain", ""])},
-    optional={"verifyToken": st.sampled_from([TOKEN, TOKEN, TOKEN, "wrong"])})
+    optional={"verifyToken": st.sampled_from([TOKEN, TOKEN, TOKEN, "wrong"]),
+              "Authorization": st.sampled_from([TOKEN, TOKEN, "wrong", ""])})
 
 
 def snapshot(live_redis: RedisServer) -> tuple[int, ...]:

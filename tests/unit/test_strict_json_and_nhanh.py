@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hookyard.base.errors import InvalidJson, ValidationFailed
 from hookyard.base.strict_json import has_long_digit_run, parse_json_body
 from hookyard.jobs.views import decode_cursor, encode_cursor
+from hookyard.nhanh.webhooks.envelope import parse_webhook
 from hookyard.sync.customers import decimal_text
-from hookyard.sync.nhanh import parse_webhook
 
 
 def test_nesting_at_the_limit_is_accepted_and_deeper_is_not():

@@ -172,6 +172,15 @@ def batch_lock(shop: str, kind: str) -> str:
     return f"{STATE_PREFIX}:lock:batch:{shop}:{kind}"
 
 
+# --- State DB: Nhanh ----------------------------------------------------------------------
+
+
+def nhanh_order_customer(shop: str, order_id: str) -> str:
+    """String: the Nhanh customer id an order of ``shop`` belongs to, with a TTL. Nhanh's
+    ``orderDelete`` names only order ids; this is how its customer is found."""
+    return f"{STATE_PREFIX}:nhanh:order-customer:{shop}:{order_id}"
+
+
 # --- State DB: deploys ------------------------------------------------------------------------
 
 

@@ -29,6 +29,13 @@ def positive_float(raw: str) -> float:
     return value
 
 
+def non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not value >= 0 or value == float("inf"):
+        raise ValueError("must be a number of 0 or more")
+    return value
+
+
 def flag(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("true", "1", "yes", "on"):

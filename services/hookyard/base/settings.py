@@ -105,6 +105,10 @@ class Settings:
     dedupe_ttl_seconds: int = setting('86400', '86400',
         'How long a delivered body is remembered for de-duplication.',
         parse.positive_int)
+    nhanh_customer_read_delay_seconds: float = setting('5', '5',
+        "How long a customer job from a Nhanh order event waits before it reads the customer's "
+        'total from Nhanh: a burst of orders of one customer then costs one read.',
+        parse.non_negative_float)
     ingest_redis_timeout_seconds: float = setting('0.5', '0.5',
         "Ingest's Redis socket timeout; slower answers 503 so the sender retries.",
         parse.positive_float)

@@ -58,6 +58,8 @@ class NewJob:
     """Sync kind (``inventory``, ``customer``) whose pending jobs of a shop are written together."""
     coalesce_fields: tuple[str, ...] = ()
     """Fields of the shop's entity hash this job sets (newest accepted value wins)."""
+    delay_ms: int = 0
+    """Run no sooner than this long after acceptance (its message waits in the delay queue)."""
     job_id: str = field(default_factory=new_uuid4)
 
 

@@ -82,14 +82,16 @@ class JobStore(JobReads):
         if not jobs:
             raise ValueError("submit() needs at least one job.")
         first = jobs[0]
-        shared = (first.queue, first.actor, first.shop, first.batch_kind, first.priority)
+        shared = (first.queue, first.actor, first.shop, first.batch_kind, first.priority,
+                  first.delay_ms)
         for job in jobs:
-            if (job.queue, job.actor, job.shop, job.batch_kind, job.priority) != shared or (
+            if (job.queue, job.actor, job.shop, job.batch_kind, job.priority,
+                    job.delay_ms) != shared or (
                     job.source_event is not first.source_event
                     and job.source_event != first.source_event):
                 raise ValueError("submit() takes the jobs of one delivery: every job must share "
-                                 "queue, actor, shop, batch_kind, priority and source_event; "
-                                 "submit other jobs separately.")
+                                 "queue, actor, shop, batch_kind, priority, delay_ms and "
+                                 "source_event; submit other jobs separately.")
         now = now_ms()
         job_ids = [job.job_id for job in jobs]
         ids_json = orjson.dumps(job_ids)
@@ -104,8 +106,12 @@ class JobStore(JobReads):
             keys.jobs_in_state(first.queue, "queued"),
             keys.entity_versions(shop, kind),
             keys.pending_batch(shop, kind),
-            keys.broker_queue(first.queue),
-            keys.broker_messages(first.queue),
+            # A delayed delivery's messages go to the delay queue, which Dramatiq moves to the
+            # queue when they are due; its wake-up tokens then only wake a consumer early.
+            keys.broker_delay_queue(first.queue) if first.delay_ms
+            else keys.broker_queue(first.queue),
+            keys.broker_delay_messages(first.queue) if first.delay_ms
+            else keys.broker_messages(first.queue),
             keys.broker_wakeup(first.queue),
         ]
         common: dict[str, str] = {
@@ -134,10 +140,11 @@ class JobStore(JobReads):
         for name, value in common.items():
             args += [name, value]
         time_limit_ms = self.settings.time_limit_seconds(first.queue) * 1000
+        eta_ms = now + first.delay_ms if first.delay_ms else None
         for job in jobs:
             script_keys.append(keys.job(job.job_id))
             message = encode_job_message(job_id=job.job_id, queue=job.queue, actor=job.actor,
-                                         time_limit_ms=time_limit_ms)
+                                         time_limit_ms=time_limit_ms, eta_ms=eta_ms)
             coalesce = job.coalesce_fields if job.batch_kind else ()
             args += [job.job_id, message.redis_message_id, message.data, 2,
                      "entity", job.entity or "", "payload", dumps(job.payload),

@@ -11,6 +11,7 @@
 -- KEYS[7]  entity hash (accepted versions)                            KEYS[8]  pending-batch zset
 --          (all of the above in the state DB)
 -- KEYS[9]  broker queue list         KEYS[10] broker messages hash    KEYS[11] queue wake-up list
+--          (for a delayed delivery, KEYS[9] and KEYS[10] are the delay queue and its messages)
 --          (broker DB)
 -- KEYS[12 .. 11 + n]  the job hashes (state DB)
 -- KEYS[12 + n]  (audited only) the audit stream (state DB)
