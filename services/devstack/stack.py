@@ -129,8 +129,10 @@ def run(check: bool, workdir: Path) -> int:
             redis_server.stop()
 
 
-DEMO_BODY = ('{"event":"inventoryChange","businessId":"1001","data":{"1":{"id":1,'
-             '"code":"SKU-1","available":5,"depots":{"1":{"available":5}}}}}')
+DEMO_BODY = ('{"event":"inventoryChange","businessId":1001,"data":[{"id":1,"code":"SKU-1",'
+             '"available":5,"depots":[{"id":1,"available":5}]}]}')
+"""Nhanh's v3 shape (https://apidocs.nhanh.vn/v3/webhooks/inventory): the token travels in the
+Authorization header."""
 
 
 def print_banner(ingest_url: str, env: dict[str, str], logs: Path) -> None:
@@ -143,7 +145,7 @@ Hookyard is running.
 
 Send a webhook:
   curl -s {ingest_url}/webhooks/nhanh -H 'Content-Type: application/json' \\
-    -H 'verifyToken: {token}' \\
+    -H 'Authorization: {token}' \\
     -d '{DEMO_BODY}'
 Then: curl -s {ingest_url}/jobs/<job id> -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}'
 Ctrl-C stops everything.
@@ -152,7 +154,7 @@ Ctrl-C stops everything.
 
 def smoke_check(ingest_url: str, env: dict[str, str]) -> int:
     answer = requests.post(f"{ingest_url}/webhooks/nhanh", data=DEMO_BODY, timeout=10,
-                           headers={"verifyToken": env["HOOKYARD_NHANH_TOKENS"].split(",")[0],
+                           headers={"Authorization": env["HOOKYARD_NHANH_TOKENS"].split(",")[0],
                                     "Content-Type": "application/json"})
     answer.raise_for_status()
     job_id = answer.json()["jobs"][0]

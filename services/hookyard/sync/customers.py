@@ -1,6 +1,8 @@
 """Customer sync: a Nhanh.vn customer's total spent, in a Shopify customer metafield.
 
-A job is one customer of one ``customerUpdate`` delivery; its field is the Nhanh customer id.
+A job is one customer of one delivery; its field is the Nhanh customer id. A ``customerUpdate``
+job carries the total; an order event's job reads it from Nhanh's customer API when its batch
+runs (``_entries``). Either way the value goes through the same newest-wins batch.
 Writes use ``metafieldsSet`` (up to 25 a call; namespace and key are settings). Coalescing rules
 are in ``hookyard.sync.batching``.
 
@@ -28,6 +30,8 @@ from typing import Any
 from hookyard.base import keys, metrics
 from hookyard.base.shops import ShopConfig
 from hookyard.jobs.runtime import Runtime
+from hookyard.nhanh.customers import read_customers
+from hookyard.nhanh.webhooks.jobs import READ_TOTAL
 from hookyard.shopify.access import client_for
 from hookyard.shopify.operations.calls import MAX_PAGE_SIZE, Executor
 from hookyard.shopify.operations.customers import search_customers
@@ -51,7 +55,8 @@ NO_MATCH = ""
 """What a contact no Shopify customer has resolves to."""
 UNREAD = "unread"
 """A contact whose search answered more customers than one lookup reads: not matched."""
-SKIPPED = {"skipped_no_mapping": "no mapping", "skipped_ambiguous_match": "ambiguous match"}
+SKIPPED = {"skipped_no_mapping": "no mapping", "skipped_ambiguous_match": "ambiguous match",
+           "skipped_not_in_nhanh": "not in nhanh"}
 """Outcome of an entry that writes nothing -> the job result's ``skipped``."""
 
 
@@ -69,6 +74,8 @@ class Entry:
     outcome: str = "pending"
     reason: str | None = None
     before: str | None = None
+    read_from_nhanh: bool = False
+    """The total was read from Nhanh's customer API (an order event), not sent."""
 
     @property
     def phone(self) -> str | None:
@@ -276,15 +283,42 @@ def _no_contact_reason(entry: Entry) -> str:
     return "no mobile or email to match by"
 
 
+def _entries(runtime: Runtime, shop: ShopConfig,
+             records: list[dict[str, Any]]) -> tuple[list[Entry], list[Entry]]:
+    """The batch's entries, and those of customers Nhanh did not answer for (skipped).
+
+    A job from an order event carries no total (``READ_TOTAL``): the batch reads the current
+    total and mobile of each such customer from Nhanh's customer API, once per customer however
+    many of its jobs the batch holds. The read starts after every claimed job was accepted, so
+    it reflects each of their orders."""
+    to_read = sorted({str(r["payload"]["item"]["id"]) for r in records
+                      if r["payload"].get(READ_TOTAL)})
+    read = read_customers(runtime, shop, to_read) if to_read else {}
+    entries, unknown = [], []
+    for record in records:
+        item, seq = record["payload"]["item"], int(record.get("seq") or 0)
+        nhanh_id = str(item["id"])
+        if not record["payload"].get(READ_TOTAL):
+            entries.append(Entry(job_id=record["id"], seq=seq, nhanh_id=nhanh_id,
+                                 mobile=item.get("mobile"), email=item.get("email"),
+                                 total_spent=decimal_text(item["totalSpent"])))
+        elif (customer := read.get(nhanh_id)) is not None:
+            entries.append(Entry(job_id=record["id"], seq=seq, nhanh_id=nhanh_id,
+                                 mobile=customer.mobile, email=None,
+                                 total_spent=decimal_text(customer.total_amount),
+                                 read_from_nhanh=True))
+        else:
+            entry = Entry(job_id=record["id"], seq=seq, nhanh_id=nhanh_id, mobile=None,
+                          email=None, total_spent="", read_from_nhanh=True)
+            _skip(entry, "skipped_not_in_nhanh", f"Nhanh's customer API does not know customer "
+                  f"{nhanh_id} of business {shop.nhanh_business_id} (deleted, or merged)")
+            unknown.append(entry)
+    return entries, unknown
+
+
 def apply_customers(runtime: Runtime, shop: ShopConfig,
                     records: list[dict[str, Any]]) -> dict[str, batching.ItemOutcome]:
-    entries = []
-    for record in records:
-        customer = record["payload"]["item"]
-        entries.append(Entry(job_id=record["id"], seq=int(record.get("seq") or 0),
-                             nhanh_id=str(customer["id"]), mobile=customer.get("mobile"),
-                             email=customer.get("email"),
-                             total_spent=decimal_text(customer["totalSpent"])))
+    entries, unknown = _entries(runtime, shop, records)
     client = client_for(runtime, shop)
     _resolve(runtime, shop, client, entries)
     versions = batching.field_versions(runtime, shop, KIND, sorted({e.nhanh_id for e in entries}))
@@ -306,12 +340,15 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
             for e in chunk])
         batching.record_applied(runtime, shop, KIND,
                                 {e.nhanh_id: (e.seq, e.total_spent) for e in chunk})
+    entries += unknown
     for entry in entries:
         metrics.sync_items_total.labels(KIND, entry.outcome).inc()
     outcomes = {}
     for entry in entries:
         log = {"nhanh_id": entry.nhanh_id, "customer": entry.customer, "before": entry.before,
-               "after": entry.total_spent, "outcome": entry.outcome}
+               "after": entry.total_spent or None, "outcome": entry.outcome}
+        if entry.read_from_nhanh:
+            log["read_from_nhanh"] = True
         if entry.outcome == "applied":
             outcomes[entry.job_id] = batching.ItemOutcome("succeeded", {"items": [log]})
         elif entry.outcome == "superseded":
