@@ -172,6 +172,16 @@ def batch_lock(shop: str, kind: str) -> str:
     return f"{STATE_PREFIX}:lock:batch:{shop}:{kind}"
 
 
+# --- State DB: Nhanh.vn Open API -------------------------------------------------------------
+
+
+def nhanh_api_rate(app_id: str, business_id: str, path: str) -> str:
+    """Sorted set of the Nhanh API requests admitted for one app + business + API path (request
+    id by ms): Nhanh's limit of N requests per sliding window, which it counts per app, business
+    and URL, shared here by every replica."""
+    return f"{STATE_PREFIX}:ratelimit:nhanh:{app_id}:{business_id}:{path}"
+
+
 # --- State DB: deploys ------------------------------------------------------------------------
 
 
