@@ -15,7 +15,9 @@ import redis
 
 from devstack.redis_server import RedisServer
 from hookyard_sandbox.client import SandboxClient
+from nhanh_sandbox.client import NhanhSandboxClient
 from tests.support.nhanh_payloads import LOCATION
+from tests.support.nhanh_sandbox_process import RETRY_SCALE, NhanhSandboxProcess
 from tests.support.platform_support import SHOPIFY_TOKEN
 from tests.support.sandbox_process import SandboxProcess
 
@@ -87,3 +89,22 @@ def shop(sandbox: SandboxClient) -> dict[str, Any]:
     }
     sandbox.create_shop(seed)
     return seed
+
+
+@pytest.fixture(scope="session")
+def nhanh_sandbox_process() -> Iterator[NhanhSandboxProcess]:
+    """The Nhanh sandbox with Nhanh's own limit (150 per 30 s; a seed may set its own) and
+    re-sends scaled by ``RETRY_SCALE``."""
+    process = NhanhSandboxProcess(retry_scale=RETRY_SCALE).wait_ready()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def nhanh_sandbox(nhanh_sandbox_process: NhanhSandboxProcess) -> NhanhSandboxClient:
+    """Control client of an empty Nhanh sandbox."""
+    if nhanh_sandbox_process.process.poll() is not None:
+        raise RuntimeError("the Nhanh sandbox exited:\n" + nhanh_sandbox_process.output[-4000:])
+    client = NhanhSandboxClient(nhanh_sandbox_process.url)
+    client.reset()
+    return client

@@ -18,7 +18,7 @@ NEEDS_BROKER = {"hookyard.actors"}
 
 def all_modules() -> list[str]:
     names = []
-    for package in ("hookyard", "ingest", "workers", "hookyard_sandbox"):
+    for package in ("hookyard", "ingest", "workers", "hookyard_sandbox", "nhanh_sandbox"):
         names.append(package)
         for info in pkgutil.walk_packages([str(SERVICES / package)], prefix=f"{package}."):
             names.append(info.name)

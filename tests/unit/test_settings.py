@@ -140,3 +140,21 @@ def test_the_catalogue_wait_must_leave_the_sync_job_time_for_lookups_and_writes(
     assert "HOOKYARD_CATALOG_WAIT_SECONDS=20" in message
     settings = Settings.from_env({"HOOKYARD_SYNC_TIME_LIMIT_SECONDS": "61"})
     assert settings.catalog_wait_seconds == 20  # the default fits a limit just above 60 s
+
+
+def test_the_nhanh_api_settings_default_to_nhanhs_own_url_and_limit():
+    settings = Settings.from_env({})
+    assert settings.nhanh_api_url == "https://pos.open.nhanh.vn"
+    assert (settings.nhanh_api_requests, settings.nhanh_api_window_seconds) == (150, 30)
+    assert settings.nhanh_api_timeout_seconds == 10
+
+
+def test_a_nhanh_api_url_that_is_not_http_stops_start_up():
+    with pytest.raises(SettingsError, match="HOOKYARD_NHANH_API_URL"):
+        Settings.from_env({"HOOKYARD_NHANH_API_URL": "pos.open.nhanh.vn"})
+
+
+def test_the_sync_time_limit_must_exceed_the_nhanh_api_window():
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"HOOKYARD_NHANH_API_WINDOW_SECONDS": "120"})
+    assert "HOOKYARD_NHANH_API_WINDOW_SECONDS" in str(raised.value)

@@ -211,3 +211,43 @@ class ShopifyBulkFailed(ShopifyError):
     not done in time, or its result file could not be read."""
 
     code = "shopify_bulk_failed"
+
+
+# --- Nhanh.vn Open API ------------------------------------------------------------------------
+
+
+class NhanhError(JobError):
+    """A Nhanh API call failed in a way a retry may fix (5xx, timeout, connection, an answer
+    that is not Nhanh's JSON, an error code Hookyard does not know)."""
+
+    code = "nhanh_error"
+
+
+class NhanhThrottled(NhanhError):
+    """Nhanh's limit (requests per window per app + business + API) is spent: Nhanh answered
+    ``ERR_429`` (another client of the same app used it up), or Hookyard's own shared pacing
+    would wait longer than one call may. Retry after ``retry_after_seconds``."""
+
+    code = "nhanh_throttled"
+
+    def __init__(self, message: str, *, retry_after_seconds: float,
+                 locked_seconds: int | None = None) -> None:
+        super().__init__(message, details={} if locked_seconds is None else
+                         {"locked_seconds": locked_seconds})
+        self.retry_after_seconds = retry_after_seconds
+        self.locked_seconds = locked_seconds
+        """Nhanh's ``data.lockedSeconds`` when Nhanh refused; None for our own pacing."""
+
+
+class NhanhRejected(PermanentJobError):
+    """Nhanh refused the request as it is: bad credentials (``ERR_INVALID_ACCESS_TOKEN``,
+    ``ERR_INVALID_APP_ID``, ``ERR_INVALID_BUSINESS_ID``), bad data, or an HTTP 4xx. Retrying
+    cannot help; the message says which shop setting to fix."""
+
+    code = "nhanh_rejected"
+
+
+class NhanhNotConfigured(PermanentJobError):
+    """The shop has no Nhanh API credentials (``nhanh_app_id`` and ``nhanh_access_token``)."""
+
+    code = "nhanh_not_configured"

@@ -181,6 +181,13 @@ def nhanh_order_customer(shop: str, order_id: str) -> str:
     return f"{STATE_PREFIX}:nhanh:order-customer:{shop}:{order_id}"
 
 
+def nhanh_api_rate(app_id: str, business_id: str, path: str) -> str:
+    """Sorted set of the Nhanh API requests admitted for one app + business + API path (request
+    id by ms): Nhanh's limit of N requests per sliding window, which it counts per app, business
+    and URL, shared here by every replica."""
+    return f"{STATE_PREFIX}:ratelimit:nhanh:{app_id}:{business_id}:{path}"
+
+
 # --- State DB: deploys ------------------------------------------------------------------------
 
 

@@ -131,6 +131,18 @@ shopify_bulk_rows_total = Counter(
     "Rows of completed catalogue bulk queries loaded into the mapping caches, by kind.",
     ["kind"],
 )
+nhanh_api_calls_total = Counter(
+    "hookyard_nhanh_api_calls_total",
+    "Nhanh.vn Open API requests by shop, endpoint (the API path, e.g. /v3.0/customer/list) and "
+    "outcome (ok, throttled, error, rejected).",
+    ["shop", "endpoint", "outcome"],
+)
+nhanh_api_throttled_total = Counter(
+    "hookyard_nhanh_api_throttled_total",
+    "Nhanh API requests held back by the limit, by shop: waits for Hookyard's own shared "
+    "pacing, and Nhanh's ERR_429 answers.",
+    ["shop"],
+)
 
 QUEUE_GAUGES: Mapping[str, str] = {
     "waiting": "hookyard_queue_waiting",

@@ -61,6 +61,13 @@ def optional_url(raw: str) -> str | None:
     return raw.rstrip("/")
 
 
+def http_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("must be an http(s) URL")
+    return raw.rstrip("/")
+
+
 def bind_address(raw: str) -> str:
     host, sep, port = raw.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:

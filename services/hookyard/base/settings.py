@@ -45,7 +45,8 @@ class Settings:
         parse.token_list, secret=True)
     shops: tuple[ShopConfig, ...] = setting('', '/etc/hookyard/shops.yaml',
         'Shops: a JSON/YAML file path or inline JSON (id, nhanh_business_id, '
-        'shopify_domain, access_token or access_token_env, plan, depots).',
+        'shopify_domain, access_token or access_token_env, plan, depots; for Nhanh\'s API '
+        'nhanh_app_id with nhanh_access_token or nhanh_access_token_env).',
         with_environ(parse_shops), secret=True)
     api_tokens: tuple[ApiToken, ...] = setting(
         '', 'ops:admin:s3cret,acme-bot:shop:acme:sha256:<64 hex>',
@@ -63,6 +64,22 @@ class Settings:
     shopify_max_throttle_wait_seconds: float = setting('60', '60',
         'Longest one Shopify call waits for rate budget or throttles before the job '
         'retries later.',
+        parse.positive_float)
+    nhanh_api_url: str = setting('https://pos.open.nhanh.vn', 'http://127.0.0.1:8083',
+        "Base URL of Nhanh.vn's Open API v3 (POS); the local Nhanh sandbox in tests.",
+        parse.http_url)
+    nhanh_api_requests: int = setting('150', '150',
+        'Nhanh API requests Hookyard sends per app, business and API path in any '
+        'NHANH_API_WINDOW_SECONDS (Nhanh allows 150 per 30 s), counted in Redis and shared by '
+        'every replica. See [docs/nhanh.md](docs/nhanh.md#nhanh-api-client).',
+        parse.positive_int)
+    nhanh_api_window_seconds: int = setting('30', '30',
+        'The sliding window of NHANH_API_REQUESTS (Hookyard counts it one second longer, for '
+        'network delays); one Nhanh API call waits at most that long for room in it before '
+        'the job retries later.',
+        parse.positive_int)
+    nhanh_api_timeout_seconds: float = setting('10', '10',
+        'Connect/read timeout of one Nhanh API call.',
         parse.positive_float)
     customer_metafield_namespace: str = setting('nhanh', 'nhanh',
         "Namespace of the Shopify customer metafield that holds Nhanh.vn's total spent.",
@@ -289,6 +306,12 @@ class Settings:
                     f"waiting for Shopify budget would hit the time limit. "
                     f"Example: {PREFIX}{name}=600"
                 )
+        if self.sync_time_limit_seconds <= self.nhanh_api_window_seconds:
+            problems.append(
+                f"{PREFIX}SYNC_TIME_LIMIT_SECONDS must exceed {PREFIX}NHANH_API_WINDOW_SECONDS, "
+                "or waiting for room in Nhanh's limit would hit the time limit. "
+                f"Example: {PREFIX}NHANH_API_WINDOW_SECONDS=30"
+            )
         if self.catalog_wait_seconds * 2 >= self.sync_time_limit_seconds:
             problems.append(
                 f"{PREFIX}CATALOG_WAIT_SECONDS must be less than half of "

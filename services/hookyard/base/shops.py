@@ -31,6 +31,15 @@ class ShopConfig:
     custom_domain: str | None = None
     inventory_items: Mapping[str, str] = field(default_factory=dict)
     """Explicit Nhanh product id or code -> Shopify inventory item GID (wins over SKU lookup)."""
+    nhanh_app_id: str | None = None
+    """The Nhanh.vn app whose access token this is (Open API v3 ``appId``); None: no API."""
+    nhanh_access_token: str | None = field(default=None, repr=False)
+    """The app's access token for this business (sent as ``Authorization``); never printed."""
+
+    @property
+    def has_nhanh_api(self) -> bool:
+        """Whether Hookyard may call Nhanh's Open API for this shop."""
+        return bool(self.nhanh_app_id and self.nhanh_access_token)
 
 
 def _load_shops_document(raw: str) -> Any:
@@ -56,7 +65,9 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
 
     The document is a list (or ``{"shops": [...]}``) of objects with ``id``,
     ``nhanh_business_id``, ``shopify_domain``, ``access_token`` or ``access_token_env``, ``plan``,
-    ``depots`` ({Nhanh depot id: Shopify location GID}) and optional ``custom_domain``.
+    ``depots`` ({Nhanh depot id: Shopify location GID}), optional ``custom_domain`` and
+    ``inventory_items``, and for Nhanh's Open API optional ``nhanh_app_id`` with
+    ``nhanh_access_token`` or ``nhanh_access_token_env`` (both or neither).
     """
     environ = os.environ if environ is None else environ
     document = _load_shops_document(raw)
@@ -91,6 +102,7 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
         if not isinstance(inventory_items, dict):
             raise ValueError(f"shop {entry['id']!r}: inventory_items must map a Nhanh product "
                              "id or code to an inventory item GID")
+        nhanh_app_id, nhanh_token = _nhanh_credentials(entry, environ)
         shops.append(
             ShopConfig(
                 id=identifier(str(entry["id"])),
@@ -101,6 +113,8 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
                 depots={str(k): str(v) for k, v in depots.items()},
                 custom_domain=entry.get("custom_domain"),
                 inventory_items={str(k): str(v) for k, v in inventory_items.items()},
+                nhanh_app_id=nhanh_app_id,
+                nhanh_access_token=nhanh_token,
             )
         )
     ids = [s.id for s in shops]
@@ -108,3 +122,46 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
     if len(set(ids)) != len(ids) or len(set(businesses)) != len(businesses):
         raise ValueError("shop ids and nhanh_business_ids must be unique")
     return tuple(shops)
+
+
+def _whole_number(value: Any) -> str | None:
+    """``value`` as the text of a positive whole number (JSON/YAML int or digits), else None."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    return text if text.isdigit() and int(text) > 0 else None
+
+
+def _nhanh_credentials(entry: dict[str, Any],
+                       environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """A shop's Nhanh Open API app id and access token: both, or neither (no API calls)."""
+    shop = entry["id"]
+    raw_app_id = entry.get("nhanh_app_id")
+    token = entry.get("nhanh_access_token")
+    token_env = entry.get("nhanh_access_token_env")
+    if token and token_env:
+        raise ValueError(f"shop {shop!r}: give nhanh_access_token or nhanh_access_token_env, "
+                         "not both")
+    if token_env:
+        token = environ.get(str(token_env))
+        if not token:
+            raise ValueError(f"shop {shop!r}: environment variable {str(token_env)!r} named by "
+                             "nhanh_access_token_env is empty")
+    if token is not None and not isinstance(token, str):
+        raise ValueError(f"shop {shop!r}: nhanh_access_token must be a string")
+    if raw_app_id in (None, "") and not token:
+        return None, None
+    if raw_app_id in (None, ""):
+        raise ValueError(f"shop {shop!r} has a Nhanh access token but no nhanh_app_id (the "
+                         "appId of the Nhanh app the token belongs to)")
+    app_id = _whole_number(raw_app_id)
+    if app_id is None:
+        raise ValueError(f"shop {shop!r}: nhanh_app_id must be a whole number (Nhanh's appId), "
+                         "e.g. 12345")
+    if not token:
+        raise ValueError(f"shop {shop!r} has nhanh_app_id but no nhanh_access_token or "
+                         "nhanh_access_token_env")
+    if _whole_number(entry["nhanh_business_id"]) is None:
+        raise ValueError(f"shop {shop!r}: nhanh_business_id must be a whole number (Nhanh's "
+                         "businessId) for Hookyard to call Nhanh's API")
+    return app_id, token

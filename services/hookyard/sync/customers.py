@@ -345,8 +345,9 @@ def apply_customers(runtime: Runtime, shop: ShopConfig,
         metrics.sync_items_total.labels(KIND, entry.outcome).inc()
     outcomes = {}
     for entry in entries:
-        log = {"nhanh_id": entry.nhanh_id, "customer": entry.customer, "before": entry.before,
-               "after": entry.total_spent or None, "outcome": entry.outcome}
+        log: dict[str, Any] = {"nhanh_id": entry.nhanh_id, "customer": entry.customer,
+                               "before": entry.before, "after": entry.total_spent or None,
+                               "outcome": entry.outcome}
         if entry.read_from_nhanh:
             log["read_from_nhanh"] = True
         if entry.outcome == "applied":
