@@ -32,6 +32,7 @@ FALCON_CODES = {
 
 def _write(resp: falcon.Response, status: int, code: str, message: str,
            extra: dict[str, Any] | None = None) -> None:
+    resp.context.answer_reason = code  # what ingest.middleware counts a webhook answer by
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
     resp.text = json.dumps({"error": code, "message": message, **(extra or {})},

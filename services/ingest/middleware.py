@@ -21,7 +21,13 @@ class RequestObservation:
     """Sets ``X-Request-Id``, logs one line per request (never headers or bodies) and records
     ``hookyard_http_requests_total`` / ``hookyard_http_request_duration_seconds`` by route
     template, not by path, and by method and status from bounded sets (``metrics.
-    http_method_label``): no request, however invented its method or path, adds a series."""
+    http_method_label``): no request, however invented its method or path, adds a series.
+
+    It also counts every answer the app gives on a ``/webhooks/`` path, once, in
+    ``hookyard_webhook_answers_total``: by status and by the ``answer_reason`` that the
+    webhook resource (its outcome) or the error handlers (the error code) left on
+    ``resp.context``. Answers gunicorn gives before the app are counted by
+    ``ingest.gunicorn_worker``."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -39,6 +45,7 @@ class RequestObservation:
         method = metrics.http_method_label(req.method)
         metrics.http_requests_total.labels(route, method, status).inc()
         metrics.http_request_duration_seconds.labels(route, method).observe(elapsed)
+        metrics.count_webhook_answer(req.path, code, getattr(resp.context, "answer_reason", None))
         resp.set_header("X-Request-Id", getattr(req.context, "request_id", ""))
         if route not in ("/metrics", "/healthz", "/readyz"):
             log.info("%s %s %s", method, route, code, extra={
