@@ -12,6 +12,11 @@ measurement are in docs/security.md ("Slow and stalled clients").
 **JSON errors.** gunicorn answers requests it cannot parse (400, 414, 431, ...) itself, with an
 HTML page. This worker answers them in Hookyard's error shape instead, by giving gunicorn's
 error writer a JSON one when the worker process starts.
+
+**One answer per request.** When draining a body the app did not read fails after the app
+answered (a malformed chunk, a stall), gunicorn would write an error after that answer; the
+client would take it for its next request's. A request already answered gets no second one:
+the connection closes.
 """
 
 from __future__ import annotations
@@ -50,14 +55,18 @@ class DeadlineSocket:
 
     Every ``recv`` waits at most for what is left of the request's deadline and at most
     ``idle`` seconds; past either it raises ``ReadDeadlineExceeded``. Sends wait at most the
-    whole read timeout. Everything else is the socket's own."""
+    whole read timeout. Everything else is the socket's own.
+
+    Per request it also knows whether an answer was sent (``answered``)."""
 
     def __init__(self, sock: socket.socket, *, total: float, idle: float) -> None:
         self._sock, self._total, self._idle = sock, total, idle
         self._deadline = time.monotonic() + total
+        self.answered = False
 
     def start_request(self) -> None:
         self._deadline = time.monotonic() + self._total
+        self.answered = False
 
     def _arm(self) -> None:
         remaining = self._deadline - time.monotonic()
@@ -80,6 +89,7 @@ class DeadlineSocket:
             raise ReadDeadlineExceeded from None
 
     def sendall(self, data: bytes, *flags: int) -> None:
+        self.answered = True
         if self._sock.gettimeout() != 0.0:  # gunicorn's non-blocking error writes stay so
             self._sock.settimeout(self._total)
         self._sock.sendall(data, *flags)
@@ -119,6 +129,12 @@ class IngestWorker(ThreadWorker):
         return super().handle(conn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        if getattr(client, "answered", False):
+            # Raised after the app's answer (draining a body it did not read): a second answer
+            # would be taken for the next request's. The connection closes instead.
+            self.log.info("request from %s failed after it was answered (%s); connection "
+                          "closed", (addr or ("",))[0], type(exc).__name__)
+            return
         if isinstance(exc, ReadDeadlineExceeded):
             self.log.info("request from %s did not arrive within %s s; answered 408",
                           (addr or ("",))[0], self.read_timeout)
