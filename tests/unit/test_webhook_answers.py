@@ -1,14 +1,22 @@
-"""The labels of ``hookyard_webhook_answers_total`` stay bounded."""
+"""The labels of ``hookyard_webhook_answers_total`` stay bounded, and gunicorn's answers before
+the app are told apart by the request line the worker saw arrive."""
 
 from __future__ import annotations
 
 import inspect
+import socket
 
 import pytest
 
 from hookyard.base import errors, metrics
 from ingest.errors import FALCON_CODES
-from ingest.gunicorn_worker import ERROR_CODES, SENDER_FAULTS
+from ingest.gunicorn_worker import (
+    ERROR_CODES,
+    HEAD_BYTES,
+    SENDER_FAULTS,
+    DeadlineSocket,
+    request_path,
+)
 
 # HookyardError codes no request on a /webhooks/ path can be answered with.
 NEVER_ON_WEBHOOK_PATHS = {"invalid_settings", "invalid_bundle", "unsafe_path",
@@ -53,3 +61,44 @@ def test_the_answers_exported_from_the_start_have_labels_from_the_vocabulary():
     for status, reason in metrics.WEBHOOK_ANSWERS_AT_START:
         assert metrics.http_status_label(status) == str(status)
         assert metrics.webhook_reason_label(reason) == reason
+
+
+@pytest.mark.parametrize("head, path", [
+    (b"POST /webhooks/nhanh HTTP/1.1\r\nHost: x\r\n", "/webhooks/nhanh"),
+    (b"POST /webhooks/nhanh?x=1 HTTP/1.1\r\n", "/webhooks/nhanh"),
+    (b"POST /webhooks/nhanh#frag HTTP/1.1\r\n", "/webhooks/nhanh"),
+    (b"\r\nPOST /webhooks/nhanh HTTP/1.1\r\n", "/webhooks/nhanh"),
+    (b"POST http://ingest:8080/webhooks/nhanh HTTP/1.1\r\n", "/webhooks/nhanh"),
+    (b"POST /webhooks/%6Ehanh HTTP/1.1\r\n", "/webhooks/nhanh"),
+    (b"GET /webhooks/nhanh?" + b"a" * 9000, "/webhooks/nhanh"),  # a request line too long
+    (b"POST /webhooks/nh", "/webhooks/nh"),  # stalled in the target
+    (b"POST", ""),
+    (b"", ""),
+    (b" /webhooks/nhanh HTTP/1.1\r\n", ""),
+    (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", ""),
+])
+def test_the_path_is_read_from_the_request_line_as_far_as_it_arrived(head, path):
+    assert request_path(head) == path
+
+
+def test_a_deadline_socket_keeps_the_head_of_each_request_and_whether_it_was_answered():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        sock = DeadlineSocket(ours, total=5, idle=5)
+        theirs.sendall(b"POST /webhooks/nhanh HTTP/1.1\r\n")
+        assert sock.recv(8) == b"POST /we"
+        buffer = bytearray(HEAD_BYTES * 2)
+        theirs.sendall(b"x" * (HEAD_BYTES * 2))
+        received = sock.recv_into(buffer)
+        assert sock.request_path() == "/webhooks/nhanh"
+        assert len(sock._head) == HEAD_BYTES and received > 0
+        assert not sock.answered
+
+        sock.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+        assert sock.answered
+
+        sock.start_request(b"GET /webhooks/nhanh/customer HTTP/1.1\r\n")  # pipelined
+        assert not sock.answered
+        assert sock.request_path() == "/webhooks/nhanh/customer"
+        sock.start_request()
+        assert sock.request_path() == ""
