@@ -18,7 +18,8 @@ log = logging.getLogger("hookyard.access")
 
 
 class RequestObservation:
-    """Sets ``X-Request-Id``, logs one line per request (never headers or bodies) and records
+    """Sets ``X-Request-Id``, logs one line per request (never headers or bodies; the answer's
+    ``reason``, its outcome or error code, and a 422's failing ``fields``) and records
     ``hookyard_http_requests_total`` / ``hookyard_http_request_duration_seconds`` by route
     template, not by path, and by method and status from bounded sets (``metrics.
     http_method_label``): no request, however invented its method or path, adds a series.
@@ -48,10 +49,14 @@ class RequestObservation:
         metrics.count_webhook_answer(req.path, code, getattr(resp.context, "answer_reason", None))
         resp.set_header("X-Request-Id", getattr(req.context, "request_id", ""))
         if route not in ("/metrics", "/healthz", "/readyz"):
-            log.info("%s %s %s", method, route, code, extra={
-                "route": route, "method": method, "status": code,
-                "duration_ms": round(elapsed * 1000, 2),
-                "request_id": getattr(req.context, "request_id", "")})
+            extra = {"route": route, "method": method, "status": code,
+                     "duration_ms": round(elapsed * 1000, 2),
+                     "request_id": getattr(req.context, "request_id", "")}
+            for name in ("reason", "fields"):  # the outcome or error code; a 422's fields
+                value = getattr(resp.context, f"answer_{name}", None)
+                if value is not None:
+                    extra[name] = value
+            log.info("%s %s %s", method, route, code, extra=extra)
 
 
 METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
