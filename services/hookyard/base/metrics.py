@@ -88,6 +88,7 @@ def webhook_reason_label(reason: str | None) -> str:
         return reason
     return OTHER
 
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
@@ -143,6 +144,8 @@ def count_webhook_answer(path: str, status: int, reason: str | None) -> None:
     if source is not None:
         webhook_answers_total.labels(source, http_status_label(status),
                                      webhook_reason_label(reason)).inc()
+
+
 jobs_total = Counter(
     "hookyard_jobs_total",
     "Job executions by queue and outcome (succeeded, retried, failed, superseded, cancelled, "
