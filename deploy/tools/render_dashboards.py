@@ -26,6 +26,9 @@ WORKERS = ("customer-sync", "inventory-sync", "deploy")
 DS = {"type": "prometheus", "uid": "${datasource}"}
 NS = 'namespace=~"$namespace"'
 RATE = "$__rate_interval"
+NHANH_FAILING_SHARE = 0.05
+"""HookyardNhanhDeliveriesFailing's threshold (helm/hookyard/files/alerts.yaml; a test holds
+the two equal), drawn on the panel of the share it watches."""
 
 Panel = dict[str, Any]
 
@@ -52,27 +55,33 @@ def timeseries(
     description: str = "",
     stack: bool = False,
     width: int = 12,
+    threshold: float | None = None,
 ) -> Panel:
+    """A time series panel; ``threshold`` draws a red line at that value (an alert's)."""
+    defaults: dict[str, Any] = {
+        "unit": unit,
+        "min": 0,
+        "custom": {
+            "drawStyle": "line",
+            "fillOpacity": 15 if stack else 5,
+            "lineWidth": 1,
+            "showPoints": "never",
+            "stacking": {"mode": "normal" if stack else "none", "group": "A"},
+        },
+    }
+    if threshold is not None:
+        defaults["custom"]["thresholdsStyle"] = {"mode": "line"}
+        defaults["thresholds"] = {
+            "mode": "absolute",
+            "steps": [{"color": "green", "value": None}, {"color": "red", "value": threshold}],
+        }
     return {
         "type": "timeseries",
         "title": title,
         "description": description,
         "datasource": DS,
         "gridPos": {"h": 8, "w": width, "x": 0, "y": 0},
-        "fieldConfig": {
-            "defaults": {
-                "unit": unit,
-                "min": 0,
-                "custom": {
-                    "drawStyle": "line",
-                    "fillOpacity": 15 if stack else 5,
-                    "lineWidth": 1,
-                    "showPoints": "never",
-                    "stacking": {"mode": "normal" if stack else "none", "group": "A"},
-                },
-            },
-            "overrides": [],
-        },
+        "fieldConfig": {"defaults": defaults, "overrides": []},
         "options": {
             "legend": {
                 "displayMode": "table",
@@ -244,6 +253,7 @@ def overview() -> dict[str, Any]:
             unit="reqps",
             stack=True,
         ),
+        *_nhanh_answer_panels(),
         timeseries(
             "Ingest latency",
             [
@@ -444,6 +454,44 @@ def worker(queue: str) -> dict[str, Any]:
         f"RED for the {queue} worker: job rate, errors, duration, and its queue.",
         panels,
     )
+
+
+def _nhanh_answer_panels() -> list[Panel]:
+    """What Nhanh.vn sees of Hookyard: every answer on its webhook paths, and the share that
+    was not 200 as HookyardNhanhDeliveriesFailing computes it (docs/operations.md)."""
+    nhanh = f'source="nhanh", {NS}'
+    failed = f'source="nhanh", status!="200", {NS}'
+    share = (  # per namespace, as the alert pages
+        f"sum by (namespace) (rate(hookyard_webhook_answers_total{{{failed}}}[15m])) "
+        f"/ sum by (namespace) (rate(hookyard_webhook_answers_total{{{nhanh}}}[15m]))"
+    )
+    return [
+        timeseries(
+            "Answers to Nhanh.vn by status and reason",
+            [
+                (
+                    f"sum by (status, reason) "
+                    f"(rate(hookyard_webhook_answers_total{{{nhanh}}}[{RATE}]))",
+                    "{{status}} {{reason}}",
+                )
+            ],
+            unit="reqps",
+            stack=True,
+            description="Every answer to a request on /webhooks/nhanh (and the paths under it), "
+            "whoever gave it: 200 by outcome, the rest by error code, including gunicorn's "
+            "408/400/414/431 before the app. Nhanh.vn re-sends a delivery that did not get 200 "
+            "at most 3 times.",
+        ),
+        timeseries(
+            "Answers to Nhanh.vn not 200 (share over 15 min)",
+            [(share, "{{namespace}}")],
+            unit="percentunit",
+            threshold=NHANH_FAILING_SHARE,
+            description="The share HookyardNhanhDeliveriesFailing watches; the red line is its "
+            "threshold. It pages only with at least 5 such answers in 15 minutes, for 5 "
+            "minutes.",
+        ),
+    ]
 
 
 def _bulk_panels(w: str) -> list[Panel]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import falcon
 import orjson
 
+from hookyard.base import metrics
 from hookyard.base.errors import SettingsError
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
-from hookyard.nhanh.webhooks.envelope import CUSTOMER_EVENTS, INVENTORY_EVENT
+from hookyard.nhanh.webhooks.envelope import CUSTOMER_EVENTS, INVENTORY_EVENT, SOURCE
 from hookyard.storage.connections import broker_client, state_client
 from ingest.deploys import DeploysResource
 from ingest.errors import install_error_handling
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, jobs: JobStore,
     app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
         dumps=orjson.dumps)
     install_error_handling(app)
+    metrics.start_webhook_answers(SOURCE)
     app.add_route("/webhooks/nhanh", NhanhWebhookResource(settings, jobs))
     app.add_route("/webhooks/nhanh/inventory",
                   NhanhWebhookResource(settings, jobs, only_events=(INVENTORY_EVENT,)))

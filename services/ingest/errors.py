@@ -16,7 +16,7 @@ import falcon
 import redis
 
 from hookyard.base import metrics
-from hookyard.base.errors import HookyardError, Unavailable
+from hookyard.base.errors import HookyardError, Unavailable, clipped
 
 log = logging.getLogger("hookyard.ingest")
 
@@ -32,15 +32,25 @@ FALCON_CODES = {
 
 def _write(resp: falcon.Response, status: int, code: str, message: str,
            extra: dict[str, Any] | None = None) -> None:
+    resp.context.answer_reason = code  # what ingest.middleware counts a webhook answer by
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
     resp.text = json.dumps({"error": code, "message": message, **(extra or {})},
                            ensure_ascii=False)
 
 
+LOGGED_FIELDS = 10
+"""Failing fields of a 422 its access log line names (the answer names up to 50)."""
+
+
 def handle_hookyard_error(req: falcon.Request, resp: falcon.Response, ex: HookyardError,
                           params: dict[str, Any]) -> None:
     _write(resp, ex.status, ex.code, ex.message, dict(ex.details))
+    fields = ex.details.get("fields")
+    if isinstance(fields, list):  # the sender sees them in the answer, the operator in the log
+        resp.context.answer_fields = [clipped(str(item.get("field", "")))
+                                      for item in fields[:LOGGED_FIELDS]
+                                      if isinstance(item, dict)]
     if ex.retry_after_seconds is not None:
         resp.set_header("Retry-After", str(ex.retry_after_seconds))
     _count_webhook_rejection(req, ex.code)

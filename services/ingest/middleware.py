@@ -18,10 +18,17 @@ log = logging.getLogger("hookyard.access")
 
 
 class RequestObservation:
-    """Sets ``X-Request-Id``, logs one line per request (never headers or bodies) and records
+    """Sets ``X-Request-Id``, logs one line per request (never headers or bodies; the answer's
+    ``reason``, its outcome or error code, and a 422's failing ``fields``) and records
     ``hookyard_http_requests_total`` / ``hookyard_http_request_duration_seconds`` by route
     template, not by path, and by method and status from bounded sets (``metrics.
-    http_method_label``): no request, however invented its method or path, adds a series."""
+    http_method_label``): no request, however invented its method or path, adds a series.
+
+    It also counts every answer the app gives on a ``/webhooks/`` path, once, in
+    ``hookyard_webhook_answers_total``: by status and by the ``answer_reason`` that the
+    webhook resource (its outcome) or the error handlers (the error code) left on
+    ``resp.context``. Answers gunicorn gives before the app are counted by
+    ``ingest.gunicorn_worker``."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -39,12 +46,17 @@ class RequestObservation:
         method = metrics.http_method_label(req.method)
         metrics.http_requests_total.labels(route, method, status).inc()
         metrics.http_request_duration_seconds.labels(route, method).observe(elapsed)
+        metrics.count_webhook_answer(req.path, code, getattr(resp.context, "answer_reason", None))
         resp.set_header("X-Request-Id", getattr(req.context, "request_id", ""))
         if route not in ("/metrics", "/healthz", "/readyz"):
-            log.info("%s %s %s", method, route, code, extra={
-                "route": route, "method": method, "status": code,
-                "duration_ms": round(elapsed * 1000, 2),
-                "request_id": getattr(req.context, "request_id", "")})
+            extra = {"route": route, "method": method, "status": code,
+                     "duration_ms": round(elapsed * 1000, 2),
+                     "request_id": getattr(req.context, "request_id", "")}
+            for name in ("reason", "fields"):  # the outcome or error code; a 422's fields
+                value = getattr(resp.context, f"answer_{name}", None)
+                if value is not None:
+                    extra[name] = value
+            log.info("%s %s %s", method, route, code, extra=extra)
 
 
 METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

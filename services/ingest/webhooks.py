@@ -55,7 +55,9 @@ class NhanhWebhookResource:
             read_delay_ms=int(self.settings.nhanh_customer_read_delay_seconds * 1000))
         if not new_jobs:
             handshake = webhook.event == HANDSHAKE_EVENT
-            metrics.webhooks_total.labels(SOURCE, "handshake" if handshake else "ignored").inc()
+            outcome = "handshake" if handshake else "ignored"
+            metrics.webhooks_total.labels(SOURCE, outcome).inc()
+            resp.context.answer_reason = outcome
             if handshake:
                 resp.media = {"accepted": 0, "jobs": [], "duplicate": False}
             elif webhook.orders:
@@ -67,10 +69,10 @@ class NhanhWebhookResource:
                 resp.media = {"ignored": True, "event": webhook.event}
             return
         accepted = self.jobs.submit(new_jobs, dedupe_key=keys.dedupe(SOURCE, digest))
-        if accepted.duplicate:
-            metrics.webhooks_total.labels(SOURCE, "duplicate").inc()
-        else:
-            metrics.webhooks_total.labels(SOURCE, "accepted").inc()
+        outcome = "duplicate" if accepted.duplicate else "accepted"
+        metrics.webhooks_total.labels(SOURCE, outcome).inc()
+        resp.context.answer_reason = outcome
+        if not accepted.duplicate:
             metrics.jobs_enqueued_total.labels(new_jobs[0].queue).inc(len(new_jobs))
         resp.media = {"accepted": len(accepted.job_ids), "jobs": list(accepted.job_ids),
                       "duplicate": accepted.duplicate}

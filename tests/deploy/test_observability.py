@@ -171,8 +171,8 @@ def test_the_rule_tests_see_every_alert_fire() -> None:
 
 def test_the_alerts_cover_the_failures_on_call_must_hear_about() -> None:
     assert {rule["alert"] for rule in alert_rules()} == {
-        "HookyardIngestHighErrorRate",  # ingest 5xx rate
-        "HookyardWebhooksRejected",  # webhook rejections
+        "HookyardIngestHighErrorRate",  # ingest 5xx rate outside the webhook paths
+        "HookyardNhanhDeliveriesFailing",  # Nhanh.vn gets answers other than 200
         "HookyardQueueBacklogGrowing",  # queue backlog growing
         "HookyardOldestJobTooOld",  # oldest waiting job too old
         "HookyardDeadLettersGrowing",  # dead letters growing
@@ -257,3 +257,14 @@ def test_dashboards_query_the_selected_data_source(path: Path) -> None:
             continue
         assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
         assert panel["targets"], panel["title"]
+
+
+def test_the_nhanh_answers_panel_draws_the_alert_s_threshold() -> None:
+    [rule] = [r for r in alert_rules() if r["alert"] == "HookyardNhanhDeliveriesFailing"]
+    alert_threshold = float(re.search(r"\)\s*>\s*([0-9.]+)", rule["expr"]).group(1))
+    board = json.loads((CHART / "files" / "dashboards" / "hookyard-overview.json").read_text())
+    [panel] = [p for p in board["panels"] if p["title"].startswith("Answers to Nhanh.vn not 200")]
+    steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[-1]["value"] == alert_threshold == 0.05
+    assert "hookyard_webhook_answers_total" in panel["targets"][0]["expr"]
+    assert "[15m]" in panel["targets"][0]["expr"]  # the alert's window, not the graph's step

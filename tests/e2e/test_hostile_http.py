@@ -83,6 +83,19 @@ def test_a_malformed_chunked_body_is_a_400_json_error_and_no_job(ingest, raw, ha
     nothing_enqueued(ingest)
 
 
+def test_a_body_the_app_did_not_read_that_fails_to_drain_gets_no_second_answer(ingest):
+    """415 before the body is read; draining the malformed chunks after it fails. gunicorn
+    would write a 400 behind the 415, which a keep-alive client takes for its next answer."""
+    raw = (b"POST /webhooks/nhanh HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+    with connect(ingest) as sock:
+        sock.sendall(raw)
+        wire = b""
+        while chunk := sock.recv(65536):  # until the server closes
+            wire += chunk
+    assert wire.startswith(b"HTTP/1.1 415 ") and wire.count(b"HTTP/1.1 ") == 1, wire
+
+
 def test_a_body_shorter_than_its_content_length_is_a_400_and_no_job(ingest):
     raw = HEAD + b"Content-Length: %d\r\n\r\n" % (len(BODY) + 50) + BODY
     status, answer = exchange(ingest, raw, half_close=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import unicodedata
 
 import pytest
@@ -211,3 +212,18 @@ def test_slow_redis_answers_503_not_2xx(client, live_redis):
         live_redis.process.send_signal(__import__("signal").SIGCONT)
     assert result.status_code == 503
     admin.ping()
+
+
+def test_the_access_log_names_each_answer_s_reason_and_a_422_s_failing_fields(client, caplog):
+    bad = json.dumps({"event": "inventoryChange", "businessId": "1001", "webhooksVerifyToken":
+                      TOKEN, "data": {"7": {"id": 7, "available": "lots"}}}).encode()
+    with caplog.at_level(logging.INFO, logger="hookyard.access"):
+        assert post_webhook(client, inventory_body(["SKU-0"])).status_code == 200
+        assert post_webhook(client, inventory_body(["SKU-0"], token="old")).status_code == 401
+        assert post_webhook(client, bad).status_code == 422
+
+    lines = [r for r in caplog.records if r.name == "hookyard.access"]
+    assert [(r.status, r.reason) for r in lines] == [  # type: ignore[attr-defined]
+        (200, "accepted"), (401, "invalid_token"), (422, "validation_failed")]
+    assert lines[2].fields == ["data.7.available"]  # type: ignore[attr-defined]
+    assert not hasattr(lines[0], "fields")

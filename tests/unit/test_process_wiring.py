@@ -28,3 +28,15 @@ def test_a_worker_process_has_one_job_store_shared_by_the_lifecycle_and_the_acto
 def test_ingest_imports_no_dramatiq():
     out = run_python("import sys\nimport ingest.app\nprint('dramatiq' in sys.modules)\n")
     assert out == "False"
+
+
+def test_what_gunicorn_s_master_loads_imports_no_prometheus_client():
+    """prometheus_client picks in-process or multiprocess values when first imported; the
+    master loads these modules before gunicorn_conf sets PROMETHEUS_MULTIPROC_DIR, so an
+    import here would leave every worker counting into its own memory, never exported."""
+    out = run_python("import sys\n"
+                     "import ingest.gunicorn_conf\n"
+                     "import ingest.gunicorn_logging\n"
+                     "import ingest.gunicorn_worker\n"
+                     "print('prometheus_client' in sys.modules)\n")
+    assert out == "False"

@@ -1,7 +1,9 @@
 """Every Prometheus metric Hookyard exports is declared here.
 
 Names are ``hookyard_<noun>_<unit>`` in base units; labels are small bounded sets (route, method,
-status, queue, actor, source, shop, outcome); ids are never labels.
+status, queue, actor, source, shop, outcome, reason); ids are never labels. Labels taken from a
+request (method, status, a webhook's source and reason) go through a ``*_label`` function that
+maps anything outside a fixed vocabulary to ``other``.
 
 Counters and histograms are plain ``prometheus_client`` objects. Under gunicorn they work in
 multiprocess mode: ``ingest.gunicorn_conf`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker
@@ -48,6 +50,45 @@ def http_status_label(status: int) -> str:
     """The status code as text if it is a registered HTTP status, else ``other``."""
     return str(status) if status in _HTTP_STATUSES else OTHER
 
+
+WEBHOOK_PATH_PREFIX = "/webhooks/"
+WEBHOOK_SOURCES = frozenset({"nhanh"})
+"""The ``source`` label's values besides ``other`` (a ``/webhooks/<name>`` no sender uses)."""
+WEBHOOK_OUTCOMES = frozenset({"accepted", "duplicate", "ignored", "handshake"})
+"""The ``reason`` of a webhook answered 200."""
+WEBHOOK_ERROR_CODES = frozenset({
+    # Hookyard's own (hookyard.base.errors), as the webhook resource and handlers answer them
+    "invalid_json", "validation_failed", "payload_too_large", "unsupported_media_type",
+    "missing_token", "invalid_token", "forbidden", "unknown_shop", "wrong_event", "not_found",
+    "bad_request", "invalid_body", "request_timeout", "rate_limited", "unavailable",
+    "internal_error",
+    # Falcon's (ingest.errors.FALCON_CODES, "http_error" for the rest)
+    "method_not_allowed", "length_required", "http_error",
+    # gunicorn's, before the app (ingest.gunicorn_worker.ERROR_CODES)
+    "uri_too_long", "headers_too_large", "expectation_failed", "unsupported_transfer_coding",
+})
+"""The ``reason`` of any other answer: its stable error code. A unit test holds this equal to
+the codes ingest can answer with, so a new one cannot silently become ``other``."""
+
+
+def webhook_source_label(path: str) -> str | None:
+    """The ``source`` label of a request on ``path``: ``None`` when it is not a webhook path
+    (not under ``/webhooks/``), the sender's name when it is one of ``WEBHOOK_SOURCES``
+    (``/webhooks/nhanh`` and every path under it), else ``other``."""
+    if not path.startswith(WEBHOOK_PATH_PREFIX):
+        return None
+    name = path[len(WEBHOOK_PATH_PREFIX):].split("/", 1)[0]
+    return name if name in WEBHOOK_SOURCES else OTHER
+
+
+def webhook_reason_label(reason: str | None) -> str:
+    """``reason`` if it is an outcome or error code of ``WEBHOOK_OUTCOMES`` /
+    ``WEBHOOK_ERROR_CODES``, else ``other``: a label never takes a value from outside them."""
+    if reason in WEBHOOK_OUTCOMES or reason in WEBHOOK_ERROR_CODES:
+        return reason
+    return OTHER
+
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 JOB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
@@ -69,6 +110,42 @@ webhooks_total = Counter(
     "unavailable).",
     ["source", "outcome"],
 )
+webhook_answers_total = Counter(
+    "hookyard_webhook_answers_total",
+    "Answers to requests on /webhooks/ paths, each counted once whoever gave it (the app, or "
+    "gunicorn before the app: 408, 400, 414, 431), by source (other: not a known sender), "
+    "HTTP status and reason: the outcome of a 200 (accepted, duplicate, ignored, handshake), "
+    "else the answer's error code (other: none Hookyard knows).",
+    ["source", "status", "reason"],
+)
+WEBHOOK_ANSWERS_AT_START = (
+    (200, "accepted"), (200, "duplicate"), (200, "ignored"), (200, "handshake"),
+    (400, "invalid_json"), (400, "invalid_body"), (401, "missing_token"), (401, "invalid_token"),
+    (404, "unknown_shop"), (408, "request_timeout"), (413, "payload_too_large"),
+    (422, "validation_failed"), (500, "internal_error"), (503, "unavailable"),
+)
+"""The answers a sender's own traffic gets, exported at 0 from the start (``start_webhook_
+answers``): Prometheus' ``rate``/``increase`` cannot see a series' first increments, so a
+first failure must not be the one that creates its series."""
+
+
+def start_webhook_answers(source: str) -> None:
+    """Export ``WEBHOOK_ANSWERS_AT_START`` of ``source`` at 0 in this process."""
+    for status, reason in WEBHOOK_ANSWERS_AT_START:
+        webhook_answers_total.labels(source, str(status), reason)
+
+
+def count_webhook_answer(path: str, status: int, reason: str | None) -> None:
+    """Count one answer with ``status`` and ``reason`` (an outcome or error code) to a request
+    on ``path``, if that is a webhook path. Every answer is counted by exactly one caller: the
+    app's by ``ingest.middleware``, the ones gunicorn gives before the app by
+    ``ingest.gunicorn_worker``."""
+    source = webhook_source_label(path)
+    if source is not None:
+        webhook_answers_total.labels(source, http_status_label(status),
+                                     webhook_reason_label(reason)).inc()
+
+
 jobs_total = Counter(
     "hookyard_jobs_total",
     "Job executions by queue and outcome (succeeded, retried, failed, superseded, cancelled, "
