@@ -18,13 +18,16 @@ from hookyard.jobs import runtime
 from hookyard.jobs.broker import HookyardBroker, install
 from hookyard.jobs.store import JobStore
 from ingest.app import create_app, ingest_job_store
+from tests.support.nhanh_sandbox_process import NhanhSandboxProcess
 from tests.support.platform_support import platform_env, wait_for_state
 from tests.support.sandbox_process import SandboxProcess
 
 
 @pytest.fixture(scope="session")
-def settings(redis_server: RedisServer, sandbox_process: SandboxProcess) -> Settings:
-    return Settings.from_env(platform_env(redis_server.url(0), sandbox_process.url))
+def settings(redis_server: RedisServer, sandbox_process: SandboxProcess,
+             nhanh_sandbox_process: NhanhSandboxProcess) -> Settings:
+    return Settings.from_env(platform_env(redis_server.url(0), sandbox_process.url,
+                                          nhanh_sandbox_process.url))
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from typing import Any
 import falcon.testing
 
 from hookyard.jobs.store import JobStore
+from tests.support import nhanh_sandbox_api
 from tests.support.nhanh_payloads import BUSINESS_ID, DEPOT, LOCATION, TOKEN
 
 ADMIN_TOKEN = "admin-secret"
@@ -17,10 +18,18 @@ OTHER_SHOP_TOKEN = "globex-secret"
 SHOPIFY_TOKEN = "shpat_acme_test"
 
 
-def platform_env(redis_url: str, sandbox_url: str, **overrides: str) -> dict[str, str]:
+def platform_env(redis_url: str, sandbox_url: str, nhanh_url: str | None = None,
+                 **overrides: str) -> dict[str, str]:
+    """Settings of the test platform; with ``nhanh_url`` (the Nhanh sandbox), shop acme reads
+    Nhanh's API there as the sandbox's test app (tests.support.nhanh_sandbox_api)."""
+    acme: dict[str, Any] = {
+        "id": "acme", "nhanh_business_id": BUSINESS_ID, "shopify_domain": "acme.myshopify.com",
+        "access_token": SHOPIFY_TOKEN, "plan": "standard", "depots": {DEPOT: LOCATION}}
+    if nhanh_url:
+        acme.update(nhanh_app_id=str(nhanh_sandbox_api.APP_ID),
+                    nhanh_access_token=nhanh_sandbox_api.TOKEN)
     shops = [
-        {"id": "acme", "nhanh_business_id": BUSINESS_ID, "shopify_domain": "acme.myshopify.com",
-         "access_token": SHOPIFY_TOKEN, "plan": "standard", "depots": {DEPOT: LOCATION}},
+        acme,
         {"id": "globex", "nhanh_business_id": "2002", "shopify_domain": "globex.myshopify.com",
          "access_token": "shpat_globex_test", "plan": "standard", "depots": {}},
     ]
@@ -42,7 +51,10 @@ def platform_env(redis_url: str, sandbox_url: str, **overrides: str) -> dict[str
         "HOOKYARD_INGEST_REDIS_TIMEOUT_SECONDS": "0.3",
         # Tests poll job status many times a second; the limit itself has its own tests.
         "HOOKYARD_API_RATE_LIMIT_PER_MINUTE": "100000",
+        "HOOKYARD_NHANH_CUSTOMER_READ_DELAY_SECONDS": "0.5",
     }
+    if nhanh_url:
+        env["HOOKYARD_NHANH_API_URL"] = nhanh_url
     env.update(overrides)
     return env
 
