@@ -191,9 +191,12 @@ def check_running_stack(stack: subprocess.Popen[bytes], log_path: Path,
         raise CheckFailed("the README's quick-start webhook differs from the one the stack "
                           f"prints:\n README: {webhook}\n banner: {banner_curl.group(1)}")
     port = url.rsplit(":", 1)[1]
+    nhanh = re.search(r"nhanh +http://127\.0\.0\.1:(\d+)", banner)
+    nhanh_port = nhanh.group(1) if nhanh else "8083"
 
     def as_run(command: str) -> str:
-        return command.replace("localhost:8080", f"localhost:{port}")
+        return command.replace("localhost:8080", f"localhost:{port}").replace(
+            "localhost:8083", f"localhost:{nhanh_port}")
 
     answer = answer_json(as_run(webhook))
     print(f"readme: webhook answered {answer}", flush=True)
@@ -207,6 +210,8 @@ def check_running_stack(stack: subprocess.Popen[bytes], log_path: Path,
         command = as_run(command.replace("<job id>", job_id))
         if f"/jobs/{job_id}" in command:
             wait_job(command)
+        elif "/jobs?queue=customer-sync" in command:
+            wait_listed_job(command)
         elif "/queues" in command:
             queues = answer_json(command)
             listed = set(queues.get("queues") or ())
@@ -219,6 +224,22 @@ def check_running_stack(stack: subprocess.Popen[bytes], log_path: Path,
     if again.get("duplicate") is not True or again.get("jobs") != answer["jobs"]:
         raise CheckFailed(f"sending the same body again answered {again}, not the duplicate "
                           "with the original job ids the README promises")
+
+
+def wait_listed_job(command: str) -> None:
+    """The README's order made a customer job (the Nhanh sandbox sent ``orderAdd`` to ingest);
+    wait until the listed newest one succeeded."""
+    deadline = time.monotonic() + JOB_SECONDS
+    while True:
+        listed = answer_json(command).get("jobs") or []
+        if listed and listed[0].get("state") == "succeeded":
+            print(f"readme: customer job {listed[0]['id']} succeeded: "
+                  f"{listed[0].get('result')}", flush=True)
+            return
+        if (listed and listed[0].get("state") in ("failed", "cancelled")) \
+                or time.monotonic() > deadline:
+            raise CheckFailed(f"the quick-start order's customer job did not succeed: {listed}")
+        time.sleep(0.5)
 
 
 def wait_job(command: str) -> None:

