@@ -91,7 +91,9 @@ headers = st.fixed_dictionaries(
 def snapshot(live_redis: RedisServer) -> tuple[int, ...]:
     broker = redis.Redis(port=live_redis.port, db=0)
     state = redis.Redis(port=live_redis.port, db=1)
-    return (*(broker.llen(keys.broker_queue(q)) for q in QUEUES), state.dbsize())
+    # A queue's messages, waiting or delayed (order events' customer jobs start delayed).
+    return (*(broker.llen(keys.broker_queue(q)) + broker.hlen(keys.broker_delay_messages(q))
+              for q in QUEUES), state.dbsize())
 
 
 @settings(max_examples=250, deadline=None,
