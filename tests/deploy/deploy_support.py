@@ -25,6 +25,7 @@ CONTRACT_MODULES = {
     "workers.inventory_sync",
     "workers.deploy",
     "hookyard_sandbox",
+    "nhanh_sandbox",
     "devstack",
 }
 INGEST_APP = "ingest.app:get_app()"

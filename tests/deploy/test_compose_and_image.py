@@ -11,7 +11,7 @@ from deploy_support import REPO, WORKER_KINDS, check_contract_command, run
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "docker" / "Dockerfile"
-HOOKYARD_SERVICES = {"ingest", *WORKER_KINDS.values(), "sandbox"}
+HOOKYARD_SERVICES = {"ingest", *WORKER_KINDS.values(), "sandbox", "nhanh-sandbox"}
 BUILD_TOOLS = (
     "gcc",
     "g++",
