@@ -154,10 +154,16 @@ class Unavailable(HookyardError):
 
 
 class JobError(HookyardError):
-    """Raised by a job; ``retryable`` decides between retry-with-backoff and dead at once."""
+    """Raised by a job; ``retryable`` decides between retry-with-backoff and dead at once.
+
+    ``upstream`` names the service that was unavailable (``shopify``, ``nhanh``) when the failure
+    is theirs, not the job's: 5xx, timeouts, connection errors, throttling past the wait limit,
+    or a shop whose circuit breaker is open. Such a job *waits* without spending its attempts
+    (``hookyard.jobs.upstream``) instead of retrying on the seconds-long schedule."""
 
     code = "job_failed"
     retryable = True
+    upstream: str | None = None
 
 
 class PermanentJobError(JobError):
@@ -181,6 +187,26 @@ class ShopifyError(JobError):
     """A Shopify call failed in a way a retry may fix (5xx, timeout, connection)."""
 
     code = "shopify_error"
+    upstream = "shopify"
+
+
+class ShopifyUnavailable(ShopifyError):
+    """The shop's circuit breaker is open: Shopify failed it repeatedly, so no call is made
+    until a probe succeeds. ``retry_after_seconds`` is the time until the next probe."""
+
+    code = "shopify_unavailable"
+
+    def __init__(self, message: str, *, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class UpstreamUnavailable(PermanentJobError):
+    """The job waited for an unavailable upstream longer than
+    ``HOOKYARD_UPSTREAM_MAX_OUTAGE_SECONDS``: it is dead, to be replayed once the upstream is
+    back."""
+
+    code = "upstream_unavailable"
 
 
 class ShopifyThrottled(ShopifyError):
@@ -221,6 +247,7 @@ class NhanhError(JobError):
     that is not Nhanh's JSON, an error code Hookyard does not know)."""
 
     code = "nhanh_error"
+    upstream = "nhanh"
 
 
 class NhanhThrottled(NhanhError):

@@ -142,6 +142,22 @@ class Settings:
     retry_max_seconds: float = setting('300', '300',
         'Longest retry backoff.',
         parse.positive_float)
+    upstream_max_outage_seconds: int = setting('86400', '86400',
+        'How long a job waits for an unavailable Shopify or Nhanh (5xx, timeouts, an open '
+        'breaker) without spending attempts before it is dead with upstream_unavailable.',
+        parse.positive_int)
+    breaker_failures: int = setting('5', '5',
+        "Consecutive upstream failures of a shop's Shopify calls that open its circuit "
+        'breaker (every replica shares it).',
+        parse.positive_int)
+    breaker_probe_seconds: float = setting('5', '5',
+        "First wait before an open breaker's probe call; doubles (with jitter) while probes "
+        'fail.',
+        parse.positive_float)
+    breaker_probe_max_seconds: float = setting('30', '30',
+        'Longest wait between probe calls of an open breaker (bounds the time from the end '
+        'of an outage to the shop resuming).',
+        parse.positive_float)
     max_deliveries: int = setting('5', '5',
         'Deliveries (incl. ones whose worker died) before a job is dead.',
         parse.positive_int)
@@ -186,6 +202,9 @@ class Settings:
         parse.positive_int)
     queue_max_age_seconds: int = setting('300', '300',
         'A queue whose oldest waiting job is older is reported unhealthy.',
+        parse.positive_int)
+    queue_dead_window_seconds: int = setting('3600', '3600',
+        'A queue with a job that went dead within this many seconds is reported unhealthy.',
         parse.positive_int)
     deploy_worker_threads: int = setting('3', '3',
         'Worker threads of the deploy worker (concurrent theme deploys per process).',
