@@ -38,25 +38,25 @@ def test_item_without_mapping_succeeds_as_skipped(client, shop, worker, wait_sta
     assert record["result"]["skipped"] == "no mapping"
 
 
-def test_shopify_5xx_burst_is_retried_with_backoff_then_succeeds(client, shop, sandbox, worker,
-                                                                 wait_state):
+def test_a_shopify_5xx_burst_makes_the_job_wait_without_spending_attempts(
+        client, shop, sandbox, worker, wait_state):
     sandbox.set_faults("acme", fail_next=2)
     job_id = post_webhook(client, inventory_body(["SKU-2"], available=5)).json["jobs"][0]
 
     record = wait_state(job_id, "succeeded")
 
-    assert record["attempts"] == 3
+    assert record["attempts"] == 1  # Shopify's failures were not the job's
     assert record["error"] is None
 
 
-def test_job_failing_every_attempt_ends_dead_and_replays(client, shop, sandbox, worker,
-                                                         wait_state, jobs):
-    sandbox.set_faults("acme", fail_next=1000)
+def test_a_job_shopify_rejects_ends_dead_and_replays(client, shop, sandbox, worker,
+                                                     wait_state, jobs):
+    sandbox.set_faults("acme", fail_next=1000, fail_status=400)
     job_id = post_webhook(client, inventory_body(["SKU-3"])).json["jobs"][0]
 
     dead = wait_state(job_id, "failed")
-    assert dead["attempts"] == 3 == dead["max_attempts"]
-    assert dead["error"]["code"] == "shopify_error"
+    assert dead["attempts"] == 1
+    assert dead["error"]["code"] == "shopify_rejected"
     listed = client.simulate_get("/queues/inventory-sync/dead", headers=auth()).json["jobs"]
     assert [j["id"] for j in listed] == [job_id]
 

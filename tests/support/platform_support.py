@@ -52,6 +52,9 @@ def platform_env(redis_url: str, sandbox_url: str, nhanh_url: str | None = None,
         # Tests poll job status many times a second; the limit itself has its own tests.
         "HOOKYARD_API_RATE_LIMIT_PER_MINUTE": "100000",
         "HOOKYARD_NHANH_CUSTOMER_READ_DELAY_SECONDS": "0.5",
+        # Outages in tests last seconds: probe (and wake waiting jobs) within a second.
+        "HOOKYARD_BREAKER_PROBE_SECONDS": "0.2",
+        "HOOKYARD_BREAKER_PROBE_MAX_SECONDS": "1",
     }
     if nhanh_url:
         env["HOOKYARD_NHANH_API_URL"] = nhanh_url

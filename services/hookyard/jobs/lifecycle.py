@@ -5,9 +5,10 @@ It replaces Dramatiq's Retries middleware:
 - before a message runs, ``start`` checks the fence (a stale copy, a job that already ended or a
   job without a record is skipped) and the delivery cap (a job whose worker died under it
   ``HOOKYARD_MAX_DELIVERIES`` times goes to dead instead of killing the next worker);
-- after it runs, the outcome is recorded: succeeded / superseded, retrying (exponential backoff
-  with jitter, the delayed message enqueued in the same atomic step), failed (dead: non-retryable
-  error or attempts used up) or cancelled.
+- after it runs, the outcome is recorded: succeeded / superseded, cancelled, or what
+  ``hookyard.jobs.failures`` decides for a failure: retrying (exponential backoff with jitter,
+  the delayed message enqueued in the same atomic step), waiting for an unavailable upstream
+  (retrying without spending an attempt), or failed (dead).
 
 Messages are always acked, never nacked: the dead-letter queue is the set of failed job records,
 which keep everything needed to replay them.
@@ -21,16 +22,23 @@ import time
 from typing import Any
 
 from dramatiq.broker import Broker, MessageProxy
-from dramatiq.common import compute_backoff
 from dramatiq.middleware import Middleware, SkipMessage
-from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from hookyard.base import metrics
-from hookyard.base.errors import HookyardError, JobCancelled, JobError
+from hookyard.base.errors import JobCancelled
 from hookyard.base.logs import job_context, untag_job
 from hookyard.base.settings import Settings
+from hookyard.jobs.failures import (
+    FAILED,
+    describe_error,
+    is_retryable,
+    record_failure,
+    retry_delay_ms,
+)
 from hookyard.jobs.records import HandedOff, Superseded
 from hookyard.jobs.store import JobStore
+
+__all__ = ["JobLifecycle", "describe_error", "is_retryable", "retry_delay_ms"]
 
 log = logging.getLogger(__name__)
 
@@ -39,38 +47,6 @@ WORKER_DIED = {"code": "worker_died", "type": "WorkerDied",
                "message": "The job's previous run ended with its worker process (killed or out "
                           "of memory); it runs again after a backoff."}
 """The ``error`` of a job whose run died with its worker (see ``_back_off_after_worker_death``)."""
-
-
-def describe_error(exc: BaseException) -> dict[str, Any]:
-    """The ``error`` of a job record: a stable code, a message, and the exception type."""
-    if isinstance(exc, HookyardError):
-        return {"code": exc.code, "message": exc.message, "type": type(exc).__name__}
-    if isinstance(exc, TimeLimitExceeded):
-        return {"code": "time_limit_exceeded", "type": "TimeLimitExceeded",
-                "message": "The job ran past its queue's time limit and was interrupted."}
-    return {"code": "unexpected_error", "type": type(exc).__name__, "message": str(exc)[:2000]}
-
-
-def retry_delay_ms(settings: Settings, attempts: int,
-                   exception: BaseException | None = None) -> int:
-    """Exponential backoff with jitter from ``HOOKYARD_RETRY_BASE_SECONDS``; an error's own
-    ``retry_after_seconds`` (a throttle's Retry-After) is a floor."""
-    _, delay = compute_backoff(
-        max(0, attempts - 1),
-        factor=int(settings.retry_base_seconds * 1000),
-        max_backoff=int(settings.retry_max_seconds * 1000),
-        jitter=True,
-    )
-    hint = exception.retry_after_seconds if isinstance(exception, HookyardError) else None
-    if hint is not None:
-        delay = max(delay, int(hint * 1000))
-    return int(delay)
-
-
-def is_retryable(exc: BaseException) -> bool:
-    if isinstance(exc, JobError):
-        return exc.retryable
-    return isinstance(exc, Exception)  # not KeyboardInterrupt/SystemExit-style interrupts
 
 
 class JobLifecycle(Middleware):
@@ -146,17 +122,15 @@ class JobLifecycle(Middleware):
             self.jobs.finish(job_id, queue, rmid, "cancelled", error=error)
             metrics.jobs_total.labels(queue, "cancelled").inc()
             return
-        attempts, max_attempts = self._running.attempts, self._running.max_attempts
-        if is_retryable(exception) and attempts < max_attempts:
-            record = self.jobs.get(job_id)
-            if record is not None:
-                delay_ms = retry_delay_ms(self.settings, attempts, exception)
-                error["next_attempt_in_seconds"] = round(delay_ms / 1000, 3)
-                self.jobs.retry(record, rmid, delay_ms=delay_ms, error=error)
-                metrics.jobs_total.labels(queue, "retried").inc()
-                return
-        self.jobs.finish(job_id, queue, rmid, "failed", error=error)
-        metrics.jobs_total.labels(queue, "failed").inc()
+        record = self.jobs.get(job_id)
+        if record is None:
+            self.jobs.finish(job_id, queue, rmid, "failed", error=error)
+            metrics.jobs_total.labels(queue, FAILED).inc()
+            return
+        outcome = record_failure(self.jobs, self.settings, record, rmid, exception,
+                                 attempts=self._running.attempts,
+                                 max_attempts=self._running.max_attempts)
+        metrics.jobs_total.labels(queue, outcome).inc()
 
     def _back_off_after_worker_death(self, message: MessageProxy, attempts: int) -> None:
         """The job's previous run died with its worker (SIGKILL, OOM). Its message came back

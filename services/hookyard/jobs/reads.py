@@ -96,7 +96,12 @@ class JobReads:
 
     def queue_stats(self, queues: Iterable[str] = QUEUES) -> dict[str, dict[str, Any]]:
         """Per queue: waiting, delayed, in_flight, dead, succeeded, failed, oldest waiting age,
-        consumers and healthy. Two pipelined round trips for all queues."""
+        consumers and healthy. Two pipelined round trips for all queues.
+
+        Healthy: the oldest waiting job is younger than ``HOOKYARD_QUEUE_MAX_AGE_SECONDS``,
+        someone consumes the queue if anything waits, and no job went dead within
+        ``HOOKYARD_QUEUE_DEAD_WINDOW_SECONDS`` (``dead_recently``): dead jobs need an operator,
+        so a queue that gained some is not healthy until they are an hour old (or replayed)."""
         queues = list(queues)
         now = now_ms()
         broker_pipe = self.broker.pipeline(transaction=False)
@@ -108,6 +113,8 @@ class JobReads:
         state_pipe = self.state.pipeline(transaction=False)
         for queue in queues:
             state_pipe.zcard(keys.jobs_in_state(queue, "failed"))
+            state_pipe.zcount(keys.jobs_in_state(queue, "failed"),
+                              now - self.settings.queue_dead_window_seconds * 1000, "+inf")
             state_pipe.zcard(keys.jobs_in_state(queue, "succeeded"))
             state_pipe.zrange(keys.jobs_in_state(queue, "queued"), 0, 0, withscores=True)
             state_pipe.zcount(keys.worker_presence(queue),
@@ -116,11 +123,10 @@ class JobReads:
         stats: dict[str, dict[str, Any]] = {}
         for i, queue in enumerate(queues):
             waiting, messages, delayed = broker_values[3 * i : 3 * i + 3]
-            dead, succeeded, oldest, consumers = state_values[4 * i : 4 * i + 4]
+            dead, recently_dead, succeeded, oldest, consumers = state_values[5 * i : 5 * i + 5]
             oldest_age = max(0.0, (now - oldest[0][1]) / 1000) if oldest and waiting else 0.0
-            healthy = oldest_age <= self.settings.queue_max_age_seconds and (
-                consumers > 0 or waiting == 0
-            )
+            healthy = (oldest_age <= self.settings.queue_max_age_seconds
+                       and (consumers > 0 or waiting == 0) and recently_dead == 0)
             stats[queue] = {
                 "waiting": waiting,
                 "delayed": delayed,
@@ -129,6 +135,7 @@ class JobReads:
                 "succeeded": succeeded,
                 "failed": dead,
                 "oldest_waiting_age_seconds": round(oldest_age, 3),
+                "dead_recently": recently_dead,
                 "consumers": consumers,
                 "healthy": bool(healthy),
             }

@@ -227,12 +227,15 @@ class JobStore(JobReads):
         *,
         delay_ms: int,
         error: Mapping[str, Any],
+        fields: Mapping[str, str | int] | None = None,
     ) -> bool:
-        """Mark the job retrying and enqueue its delayed message, in one step."""
+        """Mark the job retrying and enqueue its delayed message, in one step; ``fields`` are
+        further record fields to set with it (a wait's refunded attempt and its start)."""
         queue = str(record["queue"])
         eta = now_ms() + delay_ms
         message = self.message_for(record, eta_ms=eta)
-        fields = {"error": dumps(error), "retry_at": str(eta)}
+        written = {**{k: str(v) for k, v in (fields or {}).items()},
+                   "error": dumps(error), "retry_at": str(eta)}
         return bool(
             self._finish(
                 keys=[
@@ -247,7 +250,7 @@ class JobStore(JobReads):
                     redis_message_id,
                     now_ms(),
                     "retrying",
-                    dumps(fields),
+                    dumps(written),
                     self.settings.state_redis_db,
                     self.settings.broker_redis_db,
                     message.redis_message_id,

@@ -29,7 +29,20 @@ def public_view(record: Mapping[str, Any]) -> dict[str, Any]:
         "started_at": iso(record.get("started_at")),
         "finished_at": iso(record.get("finished_at")),
         "cancel_requested": record.get("cancel_requested") == "1",
+        "waiting": _waiting(record),
     }
+
+
+def _waiting(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """For a job waiting for an unavailable upstream (``hookyard.jobs.failures``): for what,
+    since when, why, and when it tries again; else None."""
+    since = record.get("waiting_since")
+    if record.get("state") != "retrying" or not since:
+        return None
+    error = record.get("error") or {}
+    return {"for": error.get("waiting_for"), "since": iso(int(since)),
+            "reason": error.get("message"), "next_attempt_at": iso(
+                int(record["retry_at"])) if record.get("retry_at") else None}
 
 
 def encode_cursor(score: float, job_id: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from hookyard.base import keys, metrics
 from hookyard.base.errors import JobError
 from hookyard.base.shops import ShopConfig
-from hookyard.jobs.lifecycle import describe_error, is_retryable, retry_delay_ms
+from hookyard.jobs.failures import record_failure
 from hookyard.jobs.records import HandedOff, Superseded
 from hookyard.jobs.runtime import Runtime
 from hookyard.shopify.access import shop_of
@@ -140,18 +140,13 @@ def _finish_members(runtime: Runtime, members: list[dict[str, Any]],
 
 def _release_members_after_failure(runtime: Runtime, members: list[dict[str, Any]],
                                    batch_rmid: str, exc: Exception) -> None:
-    error = describe_error(exc)
+    """Each claimed member ends as its own run would have (``hookyard.jobs.failures``): it
+    retries, waits for the upstream, or is dead."""
     for member in members:
-        queue = str(member["queue"])
-        attempts = int(member.get("attempts", 0))
-        if is_retryable(exc) and attempts < int(member.get("max_attempts", 1)):
-            delay = retry_delay_ms(runtime.settings, attempts, exc)
-            runtime.jobs.retry(member, batch_rmid, delay_ms=delay,
-                               error={**error, "next_attempt_in_seconds": delay / 1000})
-            metrics.jobs_total.labels(queue, "retried").inc()
-        else:
-            runtime.jobs.finish(member["id"], queue, batch_rmid, "failed", error=error)
-            metrics.jobs_total.labels(queue, "failed").inc()
+        outcome = record_failure(runtime.jobs, runtime.settings, member, batch_rmid, exc,
+                                 attempts=int(member.get("attempts", 0)),
+                                 max_attempts=int(member.get("max_attempts", 1)))
+        metrics.jobs_total.labels(str(member["queue"]), outcome).inc()
 
 
 class Coalesced(Protocol):
