@@ -351,40 +351,6 @@ class Settings:
         path = urlparse(self.redis_url).path.strip("/")
         return int(path) if path.isdigit() else 0
 
-    def _check_consistency(self) -> None:
-        if self.state_redis_db == self.broker_redis_db:
-            raise SettingsError(
-                f"{PREFIX}STATE_REDIS_DB must differ from the DB index in {PREFIX}REDIS_URL "
-                f"({self.broker_redis_db}). Example: {PREFIX}STATE_REDIS_DB="
-                f"{self.broker_redis_db + 1}"
-            )
-        if self.max_deliveries < self.max_attempts():
-            raise SettingsError(
-                f"{PREFIX}MAX_DELIVERIES must be at least {PREFIX}MAX_RETRIES + 1 "
-                f"({self.max_attempts()}), or the delivery cap would cut normal retries short. "
-                f"Example: {PREFIX}MAX_DELIVERIES={self.max_attempts() + 1}"
-            )
-        for name in ("SYNC_TIME_LIMIT_SECONDS", "DEPLOY_TIME_LIMIT_SECONDS"):
-            if getattr(self, name.lower()) <= self.shopify_max_throttle_wait_seconds:
-                raise SettingsError(
-                    f"{PREFIX}{name} must exceed {PREFIX}SHOPIFY_MAX_THROTTLE_WAIT_SECONDS, or "
-                    f"waiting for Shopify budget would hit the time limit. "
-                    f"Example: {PREFIX}{name}=600"
-                )
-        if self.catalog_wait_seconds * 2 >= self.sync_time_limit_seconds:
-            raise SettingsError(
-                f"{PREFIX}CATALOG_WAIT_SECONDS must be less than half of "
-                f"{PREFIX}SYNC_TIME_LIMIT_SECONDS ({self.sync_time_limit_seconds / 2:g}): a batch "
-                "waits that long for a bulk query and again for its download, and must still "
-                f"look up and write in time. Example: {PREFIX}CATALOG_WAIT_SECONDS="
-                f"{max(1, self.sync_time_limit_seconds // 6)}"
-            )
-        if self.retry_max_seconds < self.retry_base_seconds:
-            raise SettingsError(
-                f"{PREFIX}RETRY_MAX_SECONDS must be at least {PREFIX}RETRY_BASE_SECONDS. "
-                f"Example: {PREFIX}RETRY_MAX_SECONDS=300"
-            )
-
     def shop_by_business_id(self, business_id: str) -> ShopConfig | None:
         for shop in self.shops:
             if shop.nhanh_business_id == business_id:
