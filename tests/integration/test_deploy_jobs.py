@@ -428,3 +428,29 @@ def test_a_deploy_slower_than_the_deploy_redis_timeout_answers_503(settings, sho
 
     assert (answer.status_code, answer.json["error"]) == (503, "unavailable")
     assert "Retry-After" in answer.headers
+
+
+def test_a_deploy_that_meets_a_shopify_outage_waits_and_resumes_where_it_stopped(
+        client, shop, sandbox, deploy_worker, wait_state, settings):
+    seed = {**shop, "themes": [{"name": "Dawn", "role": "UNPUBLISHED"}]}
+    theme_id = sandbox.create_shop(seed)["themes"]["Dawn"]
+    files = theme_files(160)
+    sandbox.set_faults("acme", latency_ms=200)  # four upsert batches, slow enough to interrupt
+    job_id = post_deploy(client, zip_bundle(files),
+                         query=f"shop=acme&theme_id={theme_id}").json["job_id"]
+    deploy_worker()
+    watch(client, job_id, until={"running"})
+    deadline = time.monotonic() + 30
+    while not upserted_files(sandbox):
+        assert time.monotonic() < deadline, "no batch was uploaded"
+        time.sleep(0.02)
+    sandbox.set_faults("acme", latency_ms=0, fail_next=3 * settings.max_attempts(),
+                       fail_status=503)
+
+    record = wait_state(job_id, "succeeded", "failed", timeout=60)
+
+    assert record["state"] == "succeeded", record["error"]
+    assert record["attempts"] <= settings.max_attempts()  # the outage spent none
+    assert record["result"]["skipped_already_uploaded"] >= 50
+    uploaded = upserted_files(sandbox)
+    assert sorted(set(uploaded)) == sorted(files) and len(uploaded) == len(files)
