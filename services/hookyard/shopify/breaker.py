@@ -52,7 +52,6 @@ from hookyard.storage import scripts
 
 log = logging.getLogger(__name__)
 
-STATES = ("closed", "half_open", "open")
 PROBE_JITTER = 0.2
 """A probe's wait is its nominal interval shortened by a random 0..20 %: never past the cap."""
 PROBE_LEASE_MARGIN_SECONDS = 5.0
@@ -225,9 +224,9 @@ def read_breakers(client: redis.Redis, shops: Iterable[str]) -> dict[str, Breake
         pipe.hmget(keys.shopify_breaker(shop), *_FIELDS)
     found: dict[str, BreakerState] = {}
     for shop, row in zip(shops, pipe.execute(), strict=True):
-        state, since, failures, next_probe, probe_until = (
+        stored, since, failures, next_probe, probe_until = (
             None if value is None else _text(value) for value in row)
-        state = state if state in STATES else "closed"
+        state = "closed" if stored not in metrics.BREAKER_STATE_VALUES else str(stored)
         upcoming = {"open": next_probe, "half_open": probe_until}.get(state)
         found[shop] = BreakerState(
             state=state, since_ms=None if since is None else int(float(since)),
