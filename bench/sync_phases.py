@@ -38,7 +38,7 @@ from bench.sync_workload import (
 from hookyard.base import keys
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
-from hookyard.shopify import RateBudget, ShopifyClient, ThrottleStatus
+from hookyard.shopify import CircuitBreaker, RateBudget, ShopifyClient, ThrottleStatus
 from hookyard_sandbox.client import SandboxClient
 
 INVENTORY_WORKERS = 2
@@ -290,8 +290,9 @@ class Bench:
     def _reference_client(self) -> ShopifyClient:
         shop = self.settings.shop_by_id(REFERENCE_SHOP)
         assert shop is not None
-        return ShopifyClient.from_settings(self.settings, shop,
-                                           RateBudget(self.state, shop=REFERENCE_SHOP, plan=PLAN))
+        return ShopifyClient.from_settings(
+            self.settings, shop, RateBudget(self.state, shop=REFERENCE_SHOP, plan=PLAN),
+            CircuitBreaker.from_settings(self.state, self.settings, REFERENCE_SHOP))
 
     def reference_phase(self, name: str, kind: str) -> dict[str, Any]:
         count = max(1, int(self.args.reference_seconds * SEED_JOBS_PER_SECOND))

@@ -128,6 +128,52 @@ def stat(
     }
 
 
+def state_timeline(
+    title: str,
+    target: tuple[str, str],
+    states: list[tuple[int, str, str]],
+    *,
+    description: str = "",
+    width: int = 24,
+) -> Panel:
+    """A state timeline panel: one band per series, coloured by ``states`` (value, text,
+    colour), so a state held over time reads at a glance."""
+    expr, legend = target
+    steps: list[dict[str, Any]] = [{"color": states[0][2], "value": None}]
+    steps += [{"color": colour, "value": value} for value, _, colour in states[1:]]
+    return {
+        "type": "state-timeline",
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "gridPos": {"h": 6, "w": width, "x": 0, "y": 0},
+        "fieldConfig": {
+            "defaults": {
+                "color": {"mode": "thresholds"},
+                "thresholds": {"mode": "absolute", "steps": steps},
+                "mappings": [
+                    {
+                        "type": "value",
+                        "options": {
+                            str(value): {"text": text, "color": colour, "index": index}
+                            for index, (value, text, colour) in enumerate(states)
+                        },
+                    }
+                ],
+            },
+            "overrides": [],
+        },
+        "options": {
+            "showValue": "never",
+            "mergeValues": True,
+            "rowHeight": 0.8,
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "none"},
+        },
+        "targets": [_target(expr, legend, "A")],
+    }
+
+
 def row(title: str) -> Panel:
     return {
         "type": "row",
@@ -339,6 +385,7 @@ def overview() -> dict[str, Any]:
             unit="reqps",
             stack=True,
         ),
+        *_breaker_panels(),
         row("Replicas"),
         timeseries(
             "Replicas up",
@@ -490,6 +537,50 @@ def _nhanh_answer_panels() -> list[Panel]:
             description="The share HookyardNhanhDeliveriesFailing watches; the red line is its "
             "threshold. It pages only with at least 5 such answers in 15 minutes, for 5 "
             "minutes.",
+        ),
+    ]
+
+
+BREAKER_STATES = [(0, "closed", "green"), (1, "half open", "orange"), (2, "open", "red")]
+"""hookyard_shopify_breaker_state's values (hookyard.base.metrics.BREAKER_STATE_VALUES)."""
+
+
+def _breaker_panels() -> list[Panel]:
+    """Each shop's Shopify circuit breaker over time (HookyardShopifyUnavailable fires after 2
+    minutes out of closed), and the calls it kept from being made (docs/shopify.md)."""
+    return [
+        state_timeline(
+            "Circuit breaker per shop",
+            (f"max by (shop) (hookyard_shopify_breaker_state{{{NS}}})", "{{shop}}"),
+            BREAKER_STATES,
+            description="Read from Redis at scrape time by every ingest replica: max, not sum. "
+            "Open: Shopify failed the shop's calls repeatedly and none is made; half open: one "
+            "probe call is out. The shop's jobs wait meanwhile (GET /shops, docs/operations.md "
+            "HookyardShopifyUnavailable).",
+        ),
+        timeseries(
+            "Calls kept back by an open breaker per shop",
+            [
+                (
+                    f"sum by (shop) "
+                    f"(rate(hookyard_shopify_breaker_rejected_calls_total{{{NS}}}[{RATE}]))",
+                    "{{shop}}",
+                )
+            ],
+            unit="reqps",
+            description="Shopify calls jobs wanted to make while the shop's breaker was open.",
+        ),
+        timeseries(
+            "Breaker transitions per shop",
+            [
+                (
+                    f"sum by (shop, to) "
+                    f"(increase(hookyard_shopify_breaker_transitions_total{{{NS}}}[{RATE}]))",
+                    "{{shop}} to {{to}}",
+                )
+            ],
+            description="Opened, probed (half_open) and closed again, by the worker whose call "
+            "caused it.",
         ),
     ]
 

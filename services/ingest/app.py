@@ -28,6 +28,7 @@ from ingest.status_api import (
     JobRetryResource,
     JobsResource,
     QueuesResource,
+    ShopsResource,
 )
 from ingest.webhooks import NhanhWebhookResource
 
@@ -76,9 +77,10 @@ def create_app(settings: Settings, *, jobs: JobStore,
     app.add_route("/deploys", DeploysResource(settings, deploy_jobs or deploy_job_store(settings)))
     app.add_route("/queues", QueuesResource(settings, jobs))
     app.add_route("/queues/{queue}/dead", DeadJobsResource(settings, jobs))
+    app.add_route("/shops", ShopsResource(settings, jobs))
     app.add_route("/healthz", HealthResource())
     app.add_route("/readyz", ReadyResource(jobs))
-    app.add_route("/metrics", MetricsResource(jobs))
+    app.add_route("/metrics", MetricsResource(settings, jobs))
     app.add_route("/audit", AuditResource(settings, jobs))
     app.add_route("/openapi.yaml", OpenApiResource())
     return app

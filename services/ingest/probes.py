@@ -5,8 +5,10 @@ from __future__ import annotations
 import falcon
 import redis
 
-from hookyard.base.metrics import QueueStatsCollector, render_metrics
+from hookyard.base.metrics import BreakerStateCollector, QueueStatsCollector, render_metrics
+from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
+from hookyard.shopify.breaker import read_breakers
 
 
 class HealthResource:
@@ -32,10 +34,23 @@ class ReadyResource:
 
 
 class MetricsResource:
-    def __init__(self, jobs: JobStore) -> None:
-        self.collector = QueueStatsCollector(jobs.queue_stats)
+    """Prometheus exposition: the process's counters and histograms (every gunicorn worker's),
+    plus gauges read from Redis at scrape time: the queues', and every configured shop's
+    Shopify circuit breaker (one round trip for all shops)."""
+
+    def __init__(self, settings: Settings, jobs: JobStore) -> None:
+        shop_ids = [shop.id for shop in settings.shops]
+
+        def breaker_states() -> dict[str, tuple[str, float | None]]:
+            if not shop_ids:
+                return {}
+            return {shop: (b.state, None if b.since_ms is None else b.since_ms / 1000)
+                    for shop, b in read_breakers(jobs.state, shop_ids).items()}
+
+        self.collectors = [QueueStatsCollector(jobs.queue_stats),
+                           BreakerStateCollector(breaker_states)]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body, content_type = render_metrics([self.collector])
+        body, content_type = render_metrics(self.collectors)
         resp.data = body
         resp.content_type = content_type

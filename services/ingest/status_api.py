@@ -1,5 +1,5 @@
-"""The status and operations API: jobs, queues, dead letters, retry and cancel, the audit log
-(bearer tokens).
+"""The status and operations API: jobs, queues, dead letters, retry and cancel, the audit log,
+shops and their Shopify circuit breakers (bearer tokens).
 
 Every request is counted against its token's budget (``HOOKYARD_API_RATE_LIMIT_PER_MINUTE`` in a
 sliding 60 s window kept in Redis, so all replicas share it); over it answers 429
@@ -20,11 +20,13 @@ from hookyard.base.api_tokens import ApiToken
 from hookyard.base.errors import BadRequest, Conflict, HookyardError, NotFound, RateLimited, quoted
 from hookyard.base.queues import QUEUES
 from hookyard.base.settings import Settings
+from hookyard.base.shops import ShopConfig
 from hookyard.jobs.audit import AuditLog
 from hookyard.jobs.operator_actions import OperatorActions
 from hookyard.jobs.records import STATES
 from hookyard.jobs.store import JobStore
 from hookyard.jobs.views import public_view
+from hookyard.shopify.breaker import BreakerState, read_breakers
 from hookyard.storage.rate_limits import SlidingWindowLimit
 from ingest.auth import bearer_token, require_admin
 
@@ -197,3 +199,21 @@ class AuditResource(_Authenticated):
         except ValueError:
             raise BadRequest(BAD_CURSOR) from None
         resp.media = {"entries": [e.view() for e in entries], "next_cursor": cursor}
+
+
+def shop_view(shop: ShopConfig, *, breaker: BreakerState) -> dict[str, Any]:
+    """One shop as ``GET /shops`` shows it: its plan and its Shopify circuit breaker. Each
+    concern adds a key of its own (reconciliation status comes next, issue #18), so callers
+    can rely on the keys that exist and ignore new ones."""
+    return {"plan": shop.plan, "breaker": breaker.view()}
+
+
+class ShopsResource(_Authenticated):
+    """``GET /shops``: the configured shops this token may see (admin: every one; ``shop:<id>``:
+    its own), read in one Redis round trip."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        token = self.token(req)
+        shops = [s for s in self.settings.shops if token.shop in (None, s.id)]
+        breakers = read_breakers(self.jobs.state, [s.id for s in shops])
+        resp.media = {"shops": {s.id: shop_view(s, breaker=breakers[s.id]) for s in shops}}

@@ -178,6 +178,7 @@ def test_the_alerts_cover_the_failures_on_call_must_hear_about() -> None:
         "HookyardDeadLettersGrowing",  # dead letters growing
         "HookyardWorkerDown",  # a worker kind with no replica up
         "HookyardShopifyThrottled",  # Shopify throttling sustained
+        "HookyardShopifyUnavailable",  # a shop's Shopify circuit breaker open for 2 minutes
         "HookyardRedisMemoryNearLimit",  # Redis memory near maxmemory
     }
 
@@ -268,3 +269,15 @@ def test_the_nhanh_answers_panel_draws_the_alert_s_threshold() -> None:
     assert steps[-1]["value"] == alert_threshold == 0.05
     assert "hookyard_webhook_answers_total" in panel["targets"][0]["expr"]
     assert "[15m]" in panel["targets"][0]["expr"]  # the alert's window, not the graph's step
+
+
+def test_the_breaker_panel_names_the_states_the_metric_exports() -> None:
+    from hookyard.base.metrics import BREAKER_STATE_GAUGE, BREAKER_STATE_VALUES
+
+    board = json.loads((CHART / "files" / "dashboards" / "hookyard-overview.json").read_text())
+    [panel] = [p for p in board["panels"] if p["title"] == "Circuit breaker per shop"]
+    assert panel["type"] == "state-timeline"
+    options = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    assert {int(value): option["text"].replace(" ", "_") for value, option in options.items()} \
+        == {value: state for state, value in BREAKER_STATE_VALUES.items()}
+    assert f"max by (shop) ({BREAKER_STATE_GAUGE}" in panel["targets"][0]["expr"]

@@ -158,3 +158,10 @@ def test_the_sync_time_limit_must_exceed_the_nhanh_api_window():
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({"HOOKYARD_NHANH_API_WINDOW_SECONDS": "120"})
     assert "HOOKYARD_NHANH_API_WINDOW_SECONDS" in str(raised.value)
+
+
+def test_the_breaker_probe_cap_cannot_be_below_the_first_probe_wait():
+    with pytest.raises(SettingsError, match="HOOKYARD_BREAKER_PROBE_MAX_SECONDS"):
+        Settings.from_env({"HOOKYARD_BREAKER_PROBE_SECONDS": "60"})
+    settings = Settings.from_env({"HOOKYARD_BREAKER_PROBE_SECONDS": "30"})
+    assert settings.breaker_probe_max_seconds == 30  # equal is fine: no doubling, always 30 s

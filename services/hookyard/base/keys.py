@@ -115,6 +115,13 @@ def shopify_budget(shop: str) -> str:
     return f"{STATE_PREFIX}:shopify:budget:{shop}"
 
 
+def shopify_breaker(shop: str) -> str:
+    """Hash of one shop's circuit breaker, shared by every replica (``hookyard.shopify.breaker``):
+    ``state``, ``since_ms``, ``failures``, ``failed_probes``, ``next_probe_ms`` and, while a probe
+    call is out, ``probe`` (its lease token) and ``probe_until_ms``."""
+    return f"{STATE_PREFIX}:breaker:{shop}"
+
+
 def shopify_cache(shop: str, kind: str) -> str:
     """Hash of one shop's resolved ids (``kind`` is e.g. ``inventory-item`` or ``customer``)."""
     return f"{STATE_PREFIX}:shopify:cache:{shop}:{kind}"

@@ -9,7 +9,8 @@ Counters and histograms are plain ``prometheus_client`` objects. Under gunicorn 
 multiprocess mode: ``ingest.gunicorn_conf`` sets ``PROMETHEUS_MULTIPROC_DIR`` before any worker
 imports ``prometheus_client``, and ``/metrics`` aggregates the files. Queue gauges are not stored
 in any process: ``QueueStatsCollector`` reads them from Redis at scrape time, so every scrape is
-current and no replica can report a stale value (dashboards aggregate them with ``max``).
+current and no replica can report a stale value (dashboards aggregate them with ``max``). The
+same holds for the Shopify circuit breaker gauges (``BreakerStateCollector``, exported by ingest).
 """
 
 from __future__ import annotations
@@ -184,6 +185,18 @@ shopify_throttled_total = Counter(
     "Shopify calls answered with a throttle (HTTP 429 or THROTTLED), by shop.",
     ["shop"],
 )
+shopify_breaker_rejected_calls_total = Counter(
+    "hookyard_shopify_breaker_rejected_calls_total",
+    "Shopify calls not made because the shop's circuit breaker was open or its one probe call "
+    "was out, by shop (the job waits for the next probe).",
+    ["shop"],
+)
+shopify_breaker_transitions_total = Counter(
+    "hookyard_shopify_breaker_transitions_total",
+    "Shopify circuit breaker transitions by shop and the state entered (open, half_open, "
+    "closed), counted by the process whose call caused them.",
+    ["shop", "to"],
+)
 sync_items_total = Counter(
     "hookyard_sync_items_total",
     "Synced items by kind (inventory, customer) and outcome (applied, skipped_no_mapping, "
@@ -263,6 +276,49 @@ class QueueStatsCollector(Collector):
         yield from families.values()
 
 
+BREAKER_STATE_VALUES: Mapping[str, int] = {"closed": 0, "half_open": 1, "open": 2}
+"""``hookyard_shopify_breaker_state``'s value per state: the higher, the less Shopify is called."""
+BREAKER_STATE_GAUGE = "hookyard_shopify_breaker_state"
+BREAKER_SINCE_GAUGE = "hookyard_shopify_breaker_state_since_timestamp_seconds"
+
+
+class BreakerStateCollector(Collector):
+    """Yields every configured shop's circuit breaker gauges from ``read_states()`` (shop ->
+    (state, when it began in Unix seconds, or None before Hookyard's first call to the shop)) at
+    scrape time: the breaker lives in Redis, shared by every worker, so no process holds it."""
+
+    def __init__(
+        self, read_states: Callable[[], Mapping[str, tuple[str, float | None]]]
+    ) -> None:
+        self._read_states = read_states
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        state = GaugeMetricFamily(
+            BREAKER_STATE_GAUGE,
+            "The shop's Shopify circuit breaker: 0 closed (calls flow), 1 half_open (one probe "
+            "call is out), 2 open (no calls until the next probe); read from Redis at scrape "
+            "time.",
+            labels=["shop"])
+        since = GaugeMetricFamily(
+            BREAKER_SINCE_GAUGE,
+            "When the shop's circuit breaker entered its current state (Unix seconds, Redis' "
+            "clock); time in state is time() minus this.",
+            labels=["shop"])
+        try:
+            states = self._read_states()
+        except Exception:
+            states = {}
+        for shop, (name, began) in states.items():
+            state.add_metric([shop], float(BREAKER_STATE_VALUES[name]))
+            if began is not None:
+                since.add_metric([shop], began)
+        yield state
+        yield since
+
+
 def render_metrics(extra_collectors: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """Exposition of this process's metrics (or all gunicorn workers', in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -283,7 +339,7 @@ def declared_metric_names() -> set[str]:
     Read from the metrics declared above, so a new one cannot be left out: a counter under the
     name it is exported and queried by (``..._total``), the others by family name.
     """
-    names = set(QUEUE_GAUGES.values())
+    names = set(QUEUE_GAUGES.values()) | {BREAKER_STATE_GAUGE, BREAKER_SINCE_GAUGE}
     for declared in list(globals().values()):
         if isinstance(declared, MetricWrapperBase):
             for family in declared.describe():

@@ -344,6 +344,12 @@ class Settings:
                 f"{PREFIX}RETRY_MAX_SECONDS must be at least {PREFIX}RETRY_BASE_SECONDS. "
                 f"Example: {PREFIX}RETRY_MAX_SECONDS=300"
             )
+        if self.breaker_probe_max_seconds < self.breaker_probe_seconds:
+            problems.append(
+                f"{PREFIX}BREAKER_PROBE_MAX_SECONDS must be at least "
+                f"{PREFIX}BREAKER_PROBE_SECONDS ({self.breaker_probe_seconds:g}): it caps the "
+                f"wait between probe calls. Example: {PREFIX}BREAKER_PROBE_MAX_SECONDS=30"
+            )
         return problems
 
     @property

@@ -16,12 +16,20 @@ pass ``max_throttle_wait_seconds``
 5xx, timeout, connection error, non-JSON  ``ShopifyError`` (retryable: the job layer backs off)
 200 with ``INTERNAL_SERVER_ERROR``        ``ShopifyError``
 other 4xx, other GraphQL errors           ``ShopifyRejected`` (permanent)
+(no call: the shop's breaker is open)     ``ShopifyUnavailable`` (``retry_after_seconds``: the
+                                          time until the next probe call)
 ========================================  ==================================================
 
 Throttle waits happen inside one ``execute`` so that waiting for budget never consumes one of
 the job's retries. Every answer's ``extensions.cost`` is handed to the budget (refund, adopt
 Shopify's throttleStatus) and to the ``hookyard_shopify_*`` metrics. The access token is sent
 only in the ``X-Shopify-Access-Token`` header and never appears in an exception or a log line.
+
+Before every HTTP attempt the shop's circuit breaker (``hookyard.shopify.breaker``, shared by
+every replica) is asked; while it is open no call is made and ``ShopifyUnavailable`` says when
+the next probe goes. After the attempt it is told what Shopify did: answered (data, a
+rejection), failed (``ShopifyError``: 5xx, timeout, connection error, no data, a retryable
+GraphQL code) or throttled (neither: the budget's business).
 """
 
 from __future__ import annotations
@@ -29,14 +37,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 import requests
 
 from hookyard.base import metrics
-from hookyard.base.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
+from hookyard.base.errors import (
+    ShopifyError,
+    ShopifyRejected,
+    ShopifyThrottled,
+    ShopifyUnavailable,
+)
 from hookyard.base.settings import Settings
 from hookyard.base.shops import ShopConfig
+from hookyard.shopify.breaker import Admission, Outcome
 from hookyard.shopify.budget import Reservation
 from hookyard.shopify.cost import (
     MAX_QUERY_COST,
@@ -74,13 +89,35 @@ class Budget(Protocol):
     ) -> float: ...
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP attempt that raised nothing: Shopify's ``data``, or (``data`` None) a throttle to
+    wait out, ``wait`` seconds (None: the budget knows the wait)."""
+
+    data: dict[str, Any] | None = None
+    wait: float | None = None
+    requested: int | None = None
+    """The query's requested cost, when the answer said it."""
+
+
+class Breaker(Protocol):
+    """What the client needs of a circuit breaker (``CircuitBreaker`` is the real one)."""
+
+    def admit(self) -> Admission: ...
+
+    def record(self, admission: Admission, outcome: Outcome) -> str: ...
+
+    def release(self, admission: Admission) -> None: ...
+
+
 class ShopifyClient:
     """The GraphQL Admin API of one shop.
 
     Collaborators are explicit; nothing is read from the environment and nothing touches the
-    network until ``execute``. ``base_url`` defaults to ``https://<shopify_domain>`` (the sandbox
-    passes its own). ``connect_timeout_seconds`` / ``read_timeout_seconds`` bound one HTTP
-    exchange (requests has no default timeout). ``max_throttle_wait_seconds`` bounds the total
+    network until ``execute``. ``breaker`` is the shop's circuit breaker, asked before every HTTP
+    attempt. ``base_url`` defaults to ``https://<shopify_domain>`` (the sandbox passes its own).
+    ``connect_timeout_seconds`` / ``read_timeout_seconds`` bound one HTTP exchange (requests has
+    no default timeout). ``max_throttle_wait_seconds`` bounds the total
     time one ``execute`` spends waiting for budget, ``Retry-After`` and ``THROTTLED`` answers.
     """
 
@@ -90,6 +127,7 @@ class ShopifyClient:
         *,
         api_version: str,
         budget: Budget,
+        breaker: Breaker,
         base_url: str | None = None,
         connect_timeout_seconds: float = 10.0,
         read_timeout_seconds: float = 10.0,
@@ -102,6 +140,7 @@ class ShopifyClient:
         root = (base_url or f"https://{shop.shopify_domain}").rstrip("/")
         self.endpoint = f"{root}/admin/api/{api_version}/graphql.json"
         self._budget = budget
+        self._breaker = breaker
         self._timeout = (connect_timeout_seconds, read_timeout_seconds)
         self._max_wait = max_throttle_wait_seconds
         self._session = session or requests.Session()
@@ -114,6 +153,7 @@ class ShopifyClient:
         settings: Settings,
         shop: ShopConfig,
         budget: Budget,
+        breaker: Breaker,
         *,
         session: requests.Session | None = None,
         max_throttle_wait_seconds: float | None = None,
@@ -127,6 +167,7 @@ class ShopifyClient:
             shop,
             api_version=settings.shopify_api_version,
             budget=budget,
+            breaker=breaker,
             base_url=settings.shopify_base_url,
             connect_timeout_seconds=settings.shopify_timeout_seconds,
             read_timeout_seconds=settings.shopify_timeout_seconds,
@@ -149,30 +190,80 @@ class ShopifyClient:
         points = max(1, min(int(estimated_cost), MAX_QUERY_COST))
         payload = {"query": query, "variables": dict(variables or {})}
         while True:
-            reservation = self._budget.reserve(points, deadline=deadline)
-            response = self._post(payload, reservation)
-            if response.status_code == 429:
-                wait = parse_retry_after(response.headers.get("Retry-After"))
-                self._budget.settle(reservation, actual=0, drain=True)
-                self._count_throttle(f"HTTP 429, Retry-After {wait:.2f}s")
-                self._wait(wait, deadline)
-                continue
-            body = self._decode(response, reservation)
-            cost = parse_cost(body)
-            if cost is not None and cost.requested is not None:
-                points = max(points, min(cost.requested, MAX_QUERY_COST))
-            if is_throttled(body):
-                self._settle(reservation, cost, actual=0)
-                self._count_throttle("THROTTLED")
-                if cost is None or cost.throttle_status is None:
-                    # Without Shopify's numbers the budget cannot know the wait: use the default.
-                    self._wait(parse_retry_after(None), deadline)
-                # With them the budget now holds Shopify's bucket; reserve() waits the right time.
-                continue
-            self._settle(reservation, cost, actual=None if cost is None else cost.actual)
-            return self._data(body)
+            admission = self._admit()
+            try:
+                reservation = self._budget.reserve(points, deadline=deadline)
+            except BaseException:
+                self._breaker.release(admission)  # no call was made: nothing learnt of Shopify
+                raise
+            answer = self._attempt(payload, reservation, admission)
+            if answer.requested is not None:
+                points = max(points, min(answer.requested, MAX_QUERY_COST))
+            if answer.data is not None:
+                return answer.data
+            if answer.wait is not None:
+                self._wait(answer.wait, deadline)
+            # Otherwise the budget now holds Shopify's bucket; reserve() waits the right time.
 
     # --- steps ----------------------------------------------------------------------------------
+
+    def _admit(self) -> Admission:
+        admission = self._breaker.admit()
+        if not admission.admitted:
+            metrics.shopify_breaker_rejected_calls_total.labels(shop=self.shop.id).inc()
+            wait = admission.retry_after_seconds
+            raise ShopifyUnavailable(
+                f"Shopify failed shop {self.shop.id!r}'s calls repeatedly, so its circuit "
+                f"breaker is open: no call is made until a probe call (in {wait:.1f}s) finds "
+                "Shopify answering again; the job waits for it.",
+                retry_after_seconds=wait)
+        return admission
+
+    def _report(self, admission: Admission, outcome: Outcome | None) -> None:
+        """Tell the breaker what the attempt learnt (``None``: nothing, it ended before an
+        answer for a reason of ours)."""
+        if outcome is None:
+            self._breaker.release(admission)
+        else:
+            self._breaker.record(admission, outcome)
+
+    def _attempt(
+        self, payload: dict[str, Any], reservation: Reservation, admission: Admission
+    ) -> _Answer:
+        """One HTTP exchange; whatever happens, the breaker hears what it learnt of Shopify."""
+        outcome: Outcome | None = None
+        try:
+            answer = self._exchange(payload, reservation)
+            outcome = Outcome.THROTTLED if answer.data is None else Outcome.ANSWERED
+            return answer
+        except ShopifyRejected:
+            outcome = Outcome.ANSWERED  # Shopify is up; the request is wrong
+            raise
+        except ShopifyError:
+            outcome = Outcome.FAILED
+            raise
+        finally:
+            self._report(admission, outcome)
+
+    def _exchange(self, payload: dict[str, Any], reservation: Reservation) -> _Answer:
+        response = self._post(payload, reservation)
+        if response.status_code == 429:
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            self._budget.settle(reservation, actual=0, drain=True)
+            self._count_throttle(f"HTTP 429, Retry-After {wait:.2f}s")
+            return _Answer(wait=wait)
+        body = self._decode(response, reservation)
+        cost = parse_cost(body)
+        requested = None if cost is None else cost.requested
+        if is_throttled(body):
+            self._settle(reservation, cost, actual=0)
+            self._count_throttle("THROTTLED")
+            # Without Shopify's numbers the budget cannot know the wait: use the default.
+            unknown = cost is None or cost.throttle_status is None
+            return _Answer(wait=parse_retry_after(None) if unknown else None,
+                           requested=requested)
+        self._settle(reservation, cost, actual=None if cost is None else cost.actual)
+        return _Answer(data=self._data(body), requested=requested)
 
     def _post(self, payload: dict[str, Any], reservation: Reservation) -> requests.Response:
         headers = {

@@ -17,6 +17,7 @@ import redis
 
 from devstack.redis_server import RedisServer
 from hookyard.base.shops import ShopConfig
+from hookyard.shopify.breaker import CircuitBreaker
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.client import ShopifyClient
 from hookyard_sandbox.client import SandboxClient
@@ -58,18 +59,37 @@ def shop_config(seed: dict[str, Any]) -> ShopConfig:
                       plan=seed["plan"])
 
 
+BREAKER_DEFAULTS: dict[str, Any] = {
+    "failures": 5, "probe_seconds": 5.0, "probe_max_seconds": 30.0, "probe_lease_seconds": 15.0}
+"""The settings' defaults (HOOKYARD_BREAKER_*), and a lease of the 5 s timeouts plus 5 s."""
+
+
+@pytest.fixture
+def make_breaker(state_redis: redis.Redis) -> Callable[..., CircuitBreaker]:
+    """``make_breaker(shop_id, **overrides)``: the shop's real breaker in the test Redis."""
+
+    def make(shop_id: str, **overrides: Any) -> CircuitBreaker:
+        return CircuitBreaker(state_redis, shop=shop_id, **{**BREAKER_DEFAULTS, **overrides})
+
+    return make
+
+
 @pytest.fixture
 def make_client(
-    sandbox_process: SandboxProcess, state_redis: redis.Redis
+    sandbox_process: SandboxProcess, state_redis: redis.Redis,
+    make_breaker: Callable[..., CircuitBreaker],
 ) -> Callable[..., ShopifyClient]:
-    """``make_client(seed, **client_kwargs)``: a real client with a real Redis budget."""
+    """``make_client(seed, breaker=None, **client_kwargs)``: a real client with a real Redis
+    budget and breaker (the default breaker: ``BREAKER_DEFAULTS``)."""
 
-    def make(seed: dict[str, Any], **kwargs: Any) -> ShopifyClient:
+    def make(seed: dict[str, Any], breaker: CircuitBreaker | None = None,
+             **kwargs: Any) -> ShopifyClient:
         config = shop_config(seed)
         budget = RateBudget(state_redis, shop=config.id, plan=config.plan)
         kwargs.setdefault("connect_timeout_seconds", 5.0)
         kwargs.setdefault("read_timeout_seconds", 5.0)
         return ShopifyClient(config, api_version=API_VERSION, budget=budget,
+                             breaker=breaker or make_breaker(config.id),
                              base_url=sandbox_process.url, **kwargs)
 
     return make

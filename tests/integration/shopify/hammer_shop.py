@@ -20,6 +20,7 @@ import redis
 
 from hookyard.base.shops import ShopConfig
 from hookyard.shopify import operations as ops
+from hookyard.shopify.breaker import CircuitBreaker
 from hookyard.shopify.budget import RateBudget
 from hookyard.shopify.client import ShopifyClient
 
@@ -32,9 +33,11 @@ def main() -> None:
     state.ping()
     shop = ShopConfig(id=shop_id, nhanh_business_id="x", shopify_domain="x.myshopify.com",
                       access_token=token, plan=plan)
+    breaker = CircuitBreaker(state, shop=shop_id, failures=5, probe_seconds=5,
+                             probe_max_seconds=30, probe_lease_seconds=15)
     client = ShopifyClient(shop, api_version="2026-10", budget=RateBudget(state, shop=shop_id,
                                                                           plan=plan),
-                           base_url=sandbox_url, max_throttle_wait_seconds=30)
+                           breaker=breaker, base_url=sandbox_url, max_throttle_wait_seconds=30)
     print(json.dumps({"ready": True}), flush=True)
     deadline = float(json.loads(sys.stdin.readline())["deadline"])
     calls = 0

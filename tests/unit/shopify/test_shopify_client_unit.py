@@ -10,8 +10,14 @@ import pytest
 import requests
 from requests.adapters import BaseAdapter
 
-from hookyard.base.errors import ShopifyError, ShopifyRejected, ShopifyThrottled
+from hookyard.base.errors import (
+    ShopifyError,
+    ShopifyRejected,
+    ShopifyThrottled,
+    ShopifyUnavailable,
+)
 from hookyard.base.shops import ShopConfig
+from hookyard.shopify.breaker import Admission, Outcome
 from hookyard.shopify.budget import Reservation
 from hookyard.shopify.client import ShopifyClient
 from hookyard.shopify.cost import ThrottleStatus
@@ -77,6 +83,28 @@ class FakeBudget:
         return 0.0
 
 
+class RecordingBreaker:
+    """A closed breaker that keeps what the client told it (the real one: integration tests)."""
+
+    def __init__(self, *, deny_for: float | None = None) -> None:
+        self.deny_for = deny_for
+        self.admitted = 0
+        self.outcomes: list[Outcome | None] = []
+
+    def admit(self) -> Admission:
+        if self.deny_for is not None:
+            return Admission(False, retry_after_seconds=self.deny_for)
+        self.admitted += 1
+        return Admission(True)
+
+    def record(self, admission: Admission, outcome: Outcome) -> str:
+        self.outcomes.append(outcome)
+        return "closed"
+
+    def release(self, admission: Admission) -> None:
+        self.outcomes.append(None)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0
@@ -98,6 +126,7 @@ def make_client() -> Callable[..., tuple[ShopifyClient, CannedAdapter, FakeBudge
         adapter = CannedAdapter(answers)
         session.mount("https://", adapter)
         budget, clock = FakeBudget(), Clock()
+        kwargs.setdefault("breaker", RecordingBreaker())
         client = ShopifyClient(SHOP, api_version="2026-10", budget=budget, session=session,
                                sleep=clock.sleep, clock=clock, **kwargs)
         return client, adapter, budget, clock
@@ -212,3 +241,71 @@ def test_a_higher_requested_cost_is_reserved_on_the_next_attempt(make_client: An
     client, _, budget, _ = make_client([answer, ok({})])
     client.execute("{ x }", estimated_cost=10)
     assert budget.reserved == [10, 80]
+
+
+# --- what the circuit breaker hears (the shared breaker itself: integration tests) ------------
+
+INTERNAL = (200, {}, {"errors": [{"message": "Internal error",
+                                  "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]})
+INVALID = (200, {}, {"errors": [{"message": "bad", "extensions": {"code": "undefinedField"}}]})
+
+
+@pytest.mark.parametrize(
+    ("answers", "outcomes"),
+    [
+        ([ok({"x": 1})], [Outcome.ANSWERED]),
+        ([(401, {}, {"errors": "Invalid API key"})], [Outcome.ANSWERED]),
+        ([(404, {}, "no such shop")], [Outcome.ANSWERED]),
+        ([INVALID], [Outcome.ANSWERED]),
+        ([(500, {}, "oops")], [Outcome.FAILED]),
+        ([(503, {}, "oops")], [Outcome.FAILED]),
+        ([requests.ReadTimeout("r")], [Outcome.FAILED]),
+        ([requests.ConnectionError("refused")], [Outcome.FAILED]),
+        ([(200, {}, "<html>")], [Outcome.FAILED]),
+        ([INTERNAL], [Outcome.FAILED]),
+        ([(200, {}, {"extensions": {}})], [Outcome.FAILED]),  # neither data nor errors
+        ([(429, {"Retry-After": "1"}, "{}"), ok({})], [Outcome.THROTTLED, Outcome.ANSWERED]),
+        ([throttled(), (502, {}, "x")], [Outcome.THROTTLED, Outcome.FAILED]),
+    ],
+    ids=["data", "401", "404", "graphql-error", "500", "503", "timeout", "connection",
+         "not-json", "internal-error", "no-data", "429-then-data", "throttled-then-502"],
+)
+def test_every_http_attempt_tells_the_breaker_what_shopify_did(
+    make_client: Any, answers: list[Any], outcomes: list[Outcome]
+) -> None:
+    breaker = RecordingBreaker()
+    client, adapter, _, _ = make_client(answers, breaker=breaker)
+    try:
+        client.execute("{ x }", estimated_cost=1)
+    except (ShopifyError, ShopifyRejected):
+        pass
+    assert breaker.outcomes == outcomes
+    assert breaker.admitted == len(adapter.requests)  # asked before every HTTP attempt
+
+
+def test_an_open_breaker_raises_shopify_unavailable_without_a_call(make_client: Any) -> None:
+    breaker = RecordingBreaker(deny_for=4.5)
+    client, adapter, budget, _ = make_client([ok({})], breaker=breaker)
+    with pytest.raises(ShopifyUnavailable) as caught:
+        client.execute("{ x }", estimated_cost=1)
+    assert caught.value.retry_after_seconds == 4.5
+    assert caught.value.retryable and caught.value.upstream == "shopify"
+    assert caught.value.code == "shopify_unavailable"
+    assert adapter.requests == [] and budget.reserved == []  # no call, no points booked
+
+
+def test_a_call_our_own_budget_gives_up_on_releases_the_breaker(make_client: Any) -> None:
+    class ShortBudget(FakeBudget):
+        def reserve(self, points: int, *, deadline: float | None = None) -> Reservation:
+            raise ShopifyThrottled("budget", retry_after_seconds=9)
+
+    breaker = RecordingBreaker()
+    session = requests.Session()
+    adapter = CannedAdapter([])
+    session.mount("https://", adapter)
+    client = ShopifyClient(SHOP, api_version="2026-10", budget=ShortBudget(), breaker=breaker,
+                           session=session)
+    with pytest.raises(ShopifyThrottled):
+        client.execute("{ x }", estimated_cost=1)
+    assert breaker.outcomes == [None]  # released: Shopify was never asked
+    assert adapter.requests == []
