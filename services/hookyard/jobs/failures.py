@@ -8,9 +8,9 @@ Two kinds of failure, two policies (docs/reliability.md, "Upstream outages"):
 - **Its upstream was unavailable** (an error whose ``upstream`` is set: Shopify or Nhanh
   answering 5xx, timing out, refusing connections, throttling past the wait limit, or the shop's
   circuit breaker being open): the job *waits*. The attempt is given back, the record says since
-  when and for what (``waiting_since``, ``error.waiting_for``), and the job runs again after a
-  wait that follows the breaker's next probe (or a backoff capped at the breaker's longest probe
-  interval, so work resumes soon after the outage ends). Only after
+  when and for what (``waiting_since``, ``error.waiting_for``), and the job runs again just after
+  the breaker's next probe (or after a backoff capped at the breaker's longest probe interval),
+  so work resumes within seconds of Shopify answering again. Only after
   ``HOOKYARD_UPSTREAM_MAX_OUTAGE_SECONDS`` of waiting is it dead, with ``upstream_unavailable``.
 """
 
@@ -23,7 +23,12 @@ from typing import Any
 from dramatiq.common import compute_backoff
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
-from hookyard.base.errors import HookyardError, JobError, UpstreamUnavailable
+from hookyard.base.errors import (
+    HookyardError,
+    JobError,
+    ShopifyUnavailable,
+    UpstreamUnavailable,
+)
 from hookyard.base.settings import Settings
 from hookyard.jobs.records import iso, now_ms
 from hookyard.jobs.store import JobStore
@@ -69,14 +74,23 @@ def upstream_of(exc: BaseException) -> str | None:
     return exc.upstream if isinstance(exc, JobError) and exc.retryable else None
 
 
+BREAKER_WAKE_SPREAD_SECONDS = 2.0
+"""Waiting jobs of a shop whose breaker is open wake within this long after its next probe."""
+
+
 def upstream_wait_ms(settings: Settings, waits: int, exc: BaseException) -> int:
-    """How long a waiting job sleeps before it tries again: a backoff from
-    ``HOOKYARD_RETRY_BASE_SECONDS`` capped at the breaker's longest probe interval, at least the
-    error's hint (the time to the breaker's next probe), spread by up to a quarter so the
-    shop's waiting jobs do not all wake at once."""
+    """How long a waiting job sleeps before it tries again.
+
+    The shop's breaker is open (``ShopifyUnavailable``): until just after its next probe, spread
+    over ``BREAKER_WAKE_SPREAD_SECONDS``; asking the breaker costs no Shopify call, so the
+    shop's work resumes within seconds of the probe that finds Shopify back. Otherwise (a 5xx
+    before the breaker opened, Nhanh): a backoff from ``HOOKYARD_RETRY_BASE_SECONDS`` capped at
+    the breaker's longest probe interval, at least the error's hint, spread by up to a quarter."""
+    hint = exc.retry_after_seconds if isinstance(exc, HookyardError) else None
+    if isinstance(exc, ShopifyUnavailable) and hint is not None:
+        return int((hint + random.random() * BREAKER_WAKE_SPREAD_SECONDS) * 1000)
     cap = settings.breaker_probe_max_seconds * 1000
     backoff = min(cap, settings.retry_base_seconds * 1000 * 2 ** min(waits - 1, 30))
-    hint = exc.retry_after_seconds if isinstance(exc, HookyardError) else None
     base = max(backoff, (hint or 0) * 1000)
     return int(base * (1 + random.random() / 4))
 

@@ -12,7 +12,8 @@
 -- ARGV[1] = 'admit'   ARGV[2] lease token for a probe, ARGV[3] probe lease ms
 --   -> {verdict, wait_ms, moved_to}: verdict 'call' (closed), 'probe' (this caller is the one
 --      probe; its lease is ARGV[2]) or 'denied' (wait_ms until a probe may go: the open
---      interval's end, or the running probe's lease end); moved_to is the state entered, or ''.
+--      interval's end, or, while a probe is out, at most a second); moved_to is the state
+--      entered, or ''.
 --
 -- ARGV[1] = 'record'  ARGV[2] outcome (answered, failed, throttled), ARGV[3] the probe's lease
 --   token ('' for a call that was not the probe), ARGV[4] failures that open the breaker,
@@ -62,7 +63,9 @@ if op == 'admit' then
     return {'denied', next_probe - now, ''}
   end
   if state == 'half_open' and probe ~= '' and now < probe_until then
-    return {'denied', probe_until - now, ''}
+    -- A probe is out: it usually answers within a second, so callers look again after at most
+    -- a second rather than at its lease's end (which only bounds a probe whose worker died).
+    return {'denied', math.min(probe_until - now, 1000), ''}
   end
   -- The probe is due (open), or the last probe's lease lapsed (its worker died) or was given
   -- back: this caller is the one probe, until it reports or its lease lapses.
