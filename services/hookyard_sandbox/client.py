@@ -86,9 +86,9 @@ class SandboxClient:
         return result
 
     def set_faults(self, shop: str, **faults: Any) -> dict[str, Any]:
-        """Any of latency_ms, fail_next, fail_status, throttle_next, retry_after_seconds,
-        enforce_throttle, and for bulk queries bulk_rows_per_second, bulk_start_seconds,
-        bulk_max_running, bulk_fail_next, bulk_error_code, bulk_cancel_next,
+        """Any of latency_ms, outage, fail_next, fail_status, throttle_next,
+        retry_after_seconds, enforce_throttle, and for bulk queries bulk_rows_per_second,
+        bulk_start_seconds, bulk_max_running, bulk_fail_next, bulk_error_code, bulk_cancel_next,
         bulk_download_fail_next."""
         result: dict[str, Any] = self._call("POST", f"/_sandbox/shops/{shop}/faults", faults)
         return result

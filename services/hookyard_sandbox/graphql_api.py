@@ -4,7 +4,8 @@ Order of events, as Shopify does it: parse and validate (errors answer 200 with 
 compute the requested cost (over 1000: ``MAX_COST_EXCEEDED``); ask the bucket for it (short:
 200 ``THROTTLED``, nothing runs); execute; refund ``requested - actual``. Every answer past
 parsing carries ``extensions.cost`` with the bucket's ``throttleStatus``. Fault switches run
-first: added latency, then the next N answers HTTP 429 (``Retry-After``) or 5xx.
+first: added latency, then an outage (every answer 5xx while it lasts), then the next N
+answers HTTP 429 (``Retry-After``) or 5xx.
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ def _fault(shop: ShopState) -> Answer | None:
     faults, stats = shop.faults, shop.stats
     with shop.lock:
         stats.calls += 1
+        if faults.outage:
+            stats.outage_calls += 1
+            stats.http_5xx += 1
+            return Answer(faults.fail_status,
+                          {"errors": "Service Unavailable (sandbox outage switch)"})
         if faults.throttle_next > 0:
             faults.throttle_next -= 1
             stats.http_429 += 1

@@ -16,15 +16,16 @@ Control endpoints (JSON in, JSON out):
                                             faults, mutations
 ``DELETE /_sandbox/shops/{id}``             forget one shop
 ``GET  /_sandbox/shops/{id}/stats``         calls, throttled, http_429, http_5xx,
-                                            points_spent, budget_exceeded, bucket, ...
+                                            outage_calls, points_spent, budget_exceeded, bucket, ...
 ``POST /_sandbox/shops/{id}/stats/reset``   zero the counters
 ``GET  /_sandbox/shops/{id}/inventory``     levels per (inventory item, location)
 ``GET  /_sandbox/shops/{id}/customers``     customers with their metafields
 ``GET  /_sandbox/shops/{id}/themes``        themes with their files
 ``GET  /_sandbox/shops/{id}/mutations``     every mutation in order, with idempotency keys
-``POST /_sandbox/shops/{id}/faults``        any of ``latency_ms``, ``fail_next``,
-                                            ``fail_status``, ``throttle_next``,
-                                            ``retry_after_seconds``, ``enforce_throttle``
+``POST /_sandbox/shops/{id}/faults``        any of ``latency_ms``, ``outage``,
+                                            ``fail_next``, ``fail_status``,
+                                            ``throttle_next``, ``retry_after_seconds``,
+                                            ``enforce_throttle``
 ``POST /_sandbox/shops/{id}/bucket``        ``{"available": n}``: set the bucket level
 ``GET  /_sandbox/shops/{id}/bulk-operations`` every bulk query: status, rows, timing
 ``GET  /_sandbox/bulk/{token}.jsonl``       the JSONL result of a bulk query (the ``url`` it
@@ -209,6 +210,8 @@ def _set_faults(shop: ShopState, changes: dict[str, Any]) -> dict[str, Any]:
         for name, value in changes.items():
             if name == "enforce_throttle":
                 shop.bucket.enforce = bool(value)
+            elif name == "outage" and not isinstance(value, bool):
+                raise ValueError("outage must be true or false")
             elif name == "bulk_rows_per_second" and not float(value) > 0:
                 raise ValueError("bulk_rows_per_second must be a positive number")
             elif name == "bulk_error_code" and value not in BULK_ERROR_CODES:

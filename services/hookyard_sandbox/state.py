@@ -42,6 +42,9 @@ class Faults:
     """Fault switches of one shop (``POST /_sandbox/shops/{id}/faults``)."""
 
     latency_ms: int = 0
+    outage: bool = False
+    """While true, every GraphQL request answers ``fail_status`` (Shopify down for the shop,
+    however long; counted in ``Stats.outage_calls``) until it is switched off again."""
     fail_next: int = 0
     """The next N GraphQL requests answer ``fail_status`` (5xx)."""
     fail_status: int = 503
@@ -76,6 +79,9 @@ class Stats:
     """THROTTLED answers (the bucket was short)."""
     http_429: int = 0
     http_5xx: int = 0
+    outage_calls: int = 0
+    """GraphQL requests answered during an ``outage`` (also counted in ``calls`` and
+    ``http_5xx``)."""
     max_cost_exceeded: int = 0
     points_requested: int = 0
     points_spent: int = 0

@@ -59,11 +59,23 @@ class Webhook:
         return hashlib.sha256(self.body).hexdigest()
 
 
+POISON_ACTORS = {"crash": "crash_the_worker", "job_error": "fail_with_a_job_error"}
+"""The actor of each kind of poison job (tests/e2e/crashing_worker.py): ``crash`` SIGKILLs every
+worker that runs it; ``job_error`` raises a (retryable) job error on every run."""
+
+
 @dataclass
 class Poison:
+    """A job submitted straight to Redis that must end dead (the oracle says how)."""
+
     job_id: str
+    kind: str = "crash"  # a key of POISON_ACTORS
     accepted_at: float | None = None
     tries: int = 0
+
+    @property
+    def actor(self) -> str:
+        return POISON_ACTORS[self.kind]
 
 
 class Ledger:

@@ -12,16 +12,24 @@
 - duplicated: a value written to Shopify more than once, or a job run more than once. Counted;
   ingest itself must never make two jobs of one delivered item (checked by body sha256).
 
-Plus: every accepted job ended succeeded, superseded or (poison only) failed after exactly
-``HOOKYARD_MAX_DELIVERIES`` deliveries; the broker's queues are empty; the sandbox's budget was
-never exceeded; Shopify holds the newest accepted value of every SKU and customer, newest by
-acceptance sequence among the deliveries answered 200 and the maybe-accepted ones Redis holds
-(for deliveries answered 200 that order must be the sender's order, which the ledger alone
-knows; a maybe-accepted one may land after a later delivery its sender sent once it gave up).
+Plus: every accepted job ended succeeded, superseded or (poison only) failed: after exactly
+``HOOKYARD_MAX_DELIVERIES`` deliveries for a job that kills its worker, after its attempts for
+one that fails with a job error (``poison_end``); the broker's queues are empty; the sandbox's
+budget was never exceeded; Shopify holds the newest accepted value of every SKU and customer,
+newest by acceptance sequence among the deliveries answered 200 and the maybe-accepted ones
+Redis holds (for deliveries answered 200 that order must be the sender's order, which the
+ledger alone knows; a maybe-accepted one may land after a later delivery its sender sent once
+it gave up).
+
+An outage run adds (``judge_outage``): the calls Shopify got during the outage, held to
+``outage_call_bound`` when the build has a circuit breaker, and the convergence time after it
+(at most ``ChaosConfig.convergence_limit_seconds``).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -29,12 +37,14 @@ from itertools import pairwise
 from typing import Any
 
 from hookyard.base import keys
+from hookyard.base.settings import Settings
 from tests.chaos.config import ChaosConfig
 from tests.chaos.draining import TERMINAL, queue_keys
-from tests.chaos.ledger import Ledger, Webhook
-from tests.chaos.report import ChaosReport
+from tests.chaos.ledger import Ledger, Poison, Webhook
+from tests.chaos.outage import GIVE_UP_FACTOR, ShopifyOutage
+from tests.chaos.report import ChaosReport, OutageReport
 from tests.chaos.stack import ChaosStack
-from tests.chaos.workload import customer_id
+from tests.chaos.workload import customer_id_of, metafield, shopify_values
 from tests.support.nhanh_payloads import LOCATION
 
 
@@ -139,11 +149,108 @@ def judge_deliveries(webhooks: Sequence[Webhook], poison_ids: Set[str],
     )
 
 
+BREAKER_MODULE = "hookyard.shopify.breaker"
+
+
+def breaker_probe_jitter() -> float | None:
+    """The share by which the circuit breaker shortens a probe's wait at random (its
+    ``PROBE_JITTER``), or None when the build under test has no breaker (#16): then nothing
+    holds the calls made during an outage to probes (each waiting job calls when it wakes)."""
+    if importlib.util.find_spec(BREAKER_MODULE) is None:
+        return None
+    return float(importlib.import_module(BREAKER_MODULE).PROBE_JITTER)
+
+
+def max_probes(seconds: float, *, base: float, cap: float, jitter: float) -> int:
+    """The most probe calls an open breaker makes in ``seconds``: after k failed probes it waits
+    ``min(cap, base x 2^k)``, shortened by at most ``jitter``, before the next."""
+    probes, elapsed = 0, 0.0
+    while True:
+        elapsed += (1 - jitter) * min(cap, base * 2.0 ** min(probes, 64))
+        if elapsed > seconds:
+            return probes
+        probes += 1
+
+
+@dataclass(frozen=True)
+class CallBound:
+    calls: int | None  # None: not judged
+    formula: str
+
+
+def outage_call_bound(settings: Settings, config: ChaosConfig, seconds: float, *,
+                      probe_jitter: float | None) -> CallBound:
+    """The most Shopify calls an outage of ``seconds`` may see (docs/reliability.md, "The
+    outage run"): the failures that open the shop's breaker, one call in flight per worker
+    thread when it opens (they started before it opened), and the probes. An explicit
+    ``config.outage_call_bound`` wins; without a breaker (``probe_jitter`` None) there is no
+    bound."""
+    if config.outage_call_bound is not None:
+        return CallBound(config.outage_call_bound, "--outage-call-bound")
+    if probe_jitter is None:
+        return CallBound(None, f"no circuit breaker in this build ({BREAKER_MODULE})")
+    threads = (config.inventory_workers + config.customer_workers) * settings.worker_threads
+    probes = max_probes(seconds, base=settings.breaker_probe_seconds,
+                        cap=settings.breaker_probe_max_seconds, jitter=probe_jitter)
+    return CallBound(
+        settings.breaker_failures + threads + probes,
+        f"{settings.breaker_failures} failures to open the breaker + {threads} in flight (one "
+        f"per worker thread) + {probes} probes in {seconds:g} s (waits from "
+        f"{settings.breaker_probe_seconds:g} s doubling to {settings.breaker_probe_max_seconds:g}"
+        f" s, each at least {1 - probe_jitter:.0%} of its interval)")
+
+
+def judge_outage(outage: ShopifyOutage, webhooks: Sequence[Webhook], settings: Settings,
+                 config: ChaosConfig) -> OutageReport:
+    """The outage's report: what it measured, the bound its calls are held to, and how ingest
+    answered the sends made during it."""
+    bound = outage_call_bound(settings, config, config.outage_seconds,
+                              probe_jitter=breaker_probe_jitter())
+    start, end = outage.started_at, outage.ended_at
+    sends = Counter(s.outcome for w in webhooks for s in w.sends
+                    if start is not None and end is not None and start <= s.at <= end)
+    return OutageReport(
+        seconds=config.outage_seconds, outage_at=config.outage_at, start_share=outage.at,
+        started_at=outage.started_at, ended_at=outage.ended_at, calls=outage.calls,
+        calls_timeline=list(outage.calls_timeline), call_bound=bound.calls,
+        call_bound_formula=bound.formula, targets=outage.targets,
+        convergence_seconds=outage.convergence_seconds,
+        convergence_limit_seconds=config.convergence_limit_seconds,
+        watched_seconds=GIVE_UP_FACTOR * config.convergence_limit_seconds,
+        behind=list(outage.behind), sends=dict(sends))
+
+
+def poison_end(kind: str, settings: Settings) -> tuple[str, int]:
+    """How a poison job of ``kind`` must end: dead with this error code after this many
+    attempts. One that kills its worker: the delivery cap. One that fails with a job error:
+    its attempts (``MAX_RETRIES`` + 1), outage or not (it must not wait: only an unavailable
+    upstream makes a job wait)."""
+    if kind == "job_error":
+        return "job_failed", settings.max_attempts()
+    return "delivery_cap_exceeded", settings.max_deliveries
+
+
+def judge_poison(poison: Poison, record: Mapping[str, Any] | None,
+                 settings: Settings) -> tuple[dict[str, Any], str | None]:
+    """The poison job's outcome for the report, and what is wrong with it (None: it ended as
+    ``poison_end`` says)."""
+    record = record or {}
+    error = record.get("error") or {}
+    outcome = {"id": poison.job_id, "kind": poison.kind, "state": record.get("state"),
+               "attempts": record.get("attempts"), "error": error.get("code")}
+    code, attempts = poison_end(poison.kind, settings)
+    if (record.get("state"), error.get("code"), record.get("attempts")) == ("failed", code,
+                                                                              attempts):
+        return outcome, None
+    return outcome, f"poison {outcome} (want failed, {code}, attempts={attempts})"
+
+
 def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
           durations: dict[str, float], faults: Mapping[str, int],
-          config: ChaosConfig) -> ChaosReport:
+          config: ChaosConfig, outage: ShopifyOutage | None = None) -> ChaosReport:
     """Judge the drained stack (job records, broker keys, Shopify's final state) against the
-    ledger; ``faults`` counts what the nemesis injected, for the report."""
+    ledger; ``faults`` counts what the nemesis injected, for the report; ``outage`` is the
+    Shopify outage of an outage run."""
     settings = stack.settings
     answered_ids = {job_id for w in webhooks if w.accepted for job_id in w.job_ids}
     poison_ids = set(ledger.poison)
@@ -166,15 +273,12 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
     bad_states = list(verdict.bad_states)
     poison_outcomes = []
     for job_id in sorted(poison_ids):
-        record = records.get(job_id) or {}
-        error = record.get("error") or {}
-        outcome = {"id": job_id, "state": record.get("state"), "attempts": record.get("attempts"),
-                   "error": error.get("code")}
+        outcome, problem = judge_poison(ledger.poison[job_id], records.get(job_id), settings)
         poison_outcomes.append(outcome)
-        if (record.get("state") != "failed" or error.get("code") != "delivery_cap_exceeded"
-                or record.get("attempts") != settings.max_deliveries):
-            bad_states.append(f"poison {outcome} (want failed, delivery_cap_exceeded, "
-                              f"attempts={settings.max_deliveries})")
+        if problem:
+            bad_states.append(problem)
+    dead = Counter(str((r.get("error") or {}).get("code")) for r in records.values()
+                   if r is not None and r["state"] == "failed")
 
     non_empty = {}
     for kind, key in queue_keys():
@@ -189,8 +293,7 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
                  if row["locationId"] == LOCATION}
     item_to_sku = {row["inventoryItemId"]: sku for sku, row in inventory.items()}
     customers = sandbox.customers("acme")
-    owner_to_nhanh = {c["id"]: customer_id(int(c["email"][1:].split("@")[0]))
-                      for c in customers}
+    owner_to_nhanh = {c["id"]: customer_id_of(c) for c in customers}
     writes: Counter[tuple[str, str]] = Counter()
     for mutation in sandbox.mutations("acme"):
         if mutation["outcome"] != "applied":
@@ -205,12 +308,7 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
         f"shopify {e}={v}" for e, v in writes if (e, v) not in verdict.accepted_values)
     duplicated_writes = sum(1 for count in writes.values() if count > 1)
 
-    actual: dict[str, str | None] = {sku: str(row["available"]) for sku, row in inventory.items()}
-    for c in customers:
-        values = [m["value"] for m in c["metafields"]
-                  if (m["namespace"], m["key"]) == (settings.customer_metafield_namespace,
-                                                    settings.customer_metafield_key)]
-        actual[owner_to_nhanh[c["id"]]] = values[0] if values else None
+    actual = shopify_values(list(inventory.values()), customers, metafield(settings))
     stale = sorted(f"{entity}: shopify={actual.get(entity)} newest={value}"
                    for entity, value in verdict.newest.items()
                    if actual.get(entity) != str(value))
@@ -247,5 +345,7 @@ def judge(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
         harness_errors=list(ledger.harness_errors),
         sends=dict(sends), unavailable_outside_outages=unavailable_outside_outages,
         worker_restarts=sum(max(0, p.starts - 1) for p in stack.workers),
-        events=list(ledger.events),
+        events=list(ledger.events), dead=dict(dead),
+        send_rate=config.send_rate,
+        outage=None if outage is None else judge_outage(outage, webhooks, settings, config),
     )

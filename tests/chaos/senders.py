@@ -22,12 +22,18 @@ from tests.chaos.stack import ChaosStack
 def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
              config: ChaosConfig) -> None:
     """Each sender posts its webhooks in order, re-sending each until a definite answer (or
-    until it gives up: ``give_up_after_seconds``, ``max_sends``)."""
+    until it gives up: ``give_up_after_seconds``, ``max_sends``); with ``send_rate``, the
+    senders together start at most that many webhooks a second."""
+    interval = config.senders / config.send_rate if config.send_rate else 0.0
 
     def send(mine: list[Webhook]) -> None:
         session = requests.Session()
         url = f"{stack.ingest_url}/webhooks/nhanh"
+        next_at = time.monotonic()
         for webhook in mine:
+            if interval:
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                next_at = max(next_at + interval, time.monotonic())
             deadline = time.monotonic() + config.give_up_after_seconds
             pause = 0.1
             while True:
@@ -86,9 +92,10 @@ def send_all(stack: ChaosStack, ledger: Ledger, webhooks: list[Webhook],
 
 
 def submit_poison(stack: ChaosStack, ledger: Ledger, poison: Poison) -> None:
-    """A job that SIGKILLs every worker running it; submitted straight to Redis. Re-tried with
-    the same id and dedupe key until Redis confirms, so it exists exactly once."""
-    job = NewJob(queue="customer-sync", actor="crash_the_worker", payload={}, shop="acme",
+    """A job that SIGKILLs every worker running it, or fails with a job error on every run
+    (``poison.kind``); submitted straight to Redis. Re-tried with the same id and dedupe key
+    until Redis confirms, so it exists exactly once."""
+    job = NewJob(queue="customer-sync", actor=poison.actor, payload={}, shop="acme",
                  job_id=poison.job_id)
     while True:
         poison.tries += 1

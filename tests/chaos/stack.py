@@ -20,7 +20,7 @@ from devstack.redis_server import RedisServer, free_port
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
 from hookyard_sandbox.client import SandboxClient
-from tests.chaos.config import CHAOS_SETTINGS, ChaosConfig
+from tests.chaos.config import ChaosConfig, stack_settings
 from tests.chaos.ledger import Ledger
 from tests.chaos.source_tree import ROOT, TESTS
 from tests.support.platform_support import platform_env
@@ -56,7 +56,8 @@ class ChaosStack:
         self.sandbox_process.wait_ready()
         self.sandbox = SandboxClient(self.sandbox_process.url, timeout_seconds=30)
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
-               **platform_env(self.redis.url(0), self.sandbox_process.url, **CHAOS_SETTINGS)}
+               **platform_env(self.redis.url(0), self.sandbox_process.url,
+                              **stack_settings(self.config, os.environ))}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.env = env
         self.settings = Settings.from_env(env)

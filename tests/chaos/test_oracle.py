@@ -1,7 +1,8 @@
 """The chaos run's oracle and senders on made-up ledgers: no stack, seconds to run.
 
 ``judge_deliveries`` decides lost / unexpected / newest from the ledger and the job records;
-``send_all`` must turn every answer, however broken, into an outcome in the ledger.
+``send_all`` must turn every answer, however broken, into an outcome in the ledger; an outage
+run's poison jobs, call bound and convergence are judged as docs/reliability.md says.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.config import ChaosConfig
-from tests.chaos.ledger import Ledger, Send, Webhook, is_definite
-from tests.chaos.oracle import judge_deliveries
+from hookyard.base.settings import Settings
+from tests.chaos.config import ChaosConfig, stack_settings
+from tests.chaos.ledger import Ledger, Poison, Send, Webhook, is_definite
+from tests.chaos.oracle import judge_deliveries, judge_poison, max_probes, outage_call_bound
+from tests.chaos.outage import behind, newest_accepted
+from tests.chaos.report import OutageReport
 from tests.chaos.senders import send_all
+from tests.support.platform_support import platform_env
 
 
 def webhook(id_: int, values: dict[str, int], *outcomes: str,
@@ -208,3 +213,120 @@ def test_an_answer_cut_off_after_its_headers_is_re_sent_not_fatal_to_the_sender(
     assert ledger.harness_errors == []
     assert [[s.outcome for s in h.sends] for h in hooks] == [["broken_answer", "200"]] * 3
     assert all(h.accepted and h.finished for h in hooks)
+
+
+# --- the outage run -------------------------------------------------------------------------
+
+
+def outage_settings(**environ: str) -> Settings:
+    """The stack's settings in an outage run, ``environ`` being the run's environment."""
+    config = ChaosConfig(outage_seconds=600)
+    return Settings.from_env(platform_env("redis://127.0.0.1:1/0", "http://127.0.0.1:2",
+                                          **stack_settings(config, environ)))
+
+
+def test_an_outage_run_waits_far_longer_than_its_outage_with_the_production_breaker():
+    settings = outage_settings()
+
+    assert settings.upstream_max_outage_seconds >= 3600
+    # Not the test platform's 0.2 s / 1 s, which are made for outages of a second.
+    assert (settings.breaker_failures, settings.breaker_probe_seconds,
+            settings.breaker_probe_max_seconds) == (5, 5, 30)
+    assert outage_settings(HOOKYARD_BREAKER_PROBE_MAX_SECONDS="20").breaker_probe_max_seconds == 20
+
+
+def test_probes_of_an_open_breaker_are_counted_on_their_shortest_doubling_waits():
+    # Waits at least 4, 8, 16, 24, 24, ... s (5 s doubling to 30 s, less 20 % jitter).
+    assert max_probes(3.9, base=5, cap=30, jitter=0.2) == 0
+    assert max_probes(4, base=5, cap=30, jitter=0.2) == 1
+    assert max_probes(28, base=5, cap=30, jitter=0.2) == 3
+    assert max_probes(600, base=5, cap=30, jitter=0.2) == 3 + (600 - 28) // 24
+    assert max_probes(20, base=5, cap=30, jitter=0.2) == 2
+
+
+def test_the_outage_call_bound_is_opening_failures_plus_a_call_per_thread_plus_probes():
+    settings = outage_settings()
+    config = ChaosConfig(outage_seconds=600)  # 2 + 2 workers of 4 threads (CHAOS_SETTINGS)
+
+    bound = outage_call_bound(settings, config, 600, probe_jitter=0.2)
+
+    assert bound.calls == 5 + 16 + 26
+    assert "5 failures" in bound.formula and "16 in flight" in bound.formula
+    assert outage_call_bound(settings, config, 600, probe_jitter=None).calls is None
+    forced = ChaosConfig(outage_seconds=600, outage_call_bound=7)
+    assert outage_call_bound(settings, forced, 600, probe_jitter=None).calls == 7
+
+
+def test_a_failing_job_must_die_after_its_attempts_not_wait_for_shopify():
+    settings = outage_settings()
+    poison = Poison(job_id="f1", kind="job_error")
+    attempts = settings.max_retries + 1
+
+    ok = {"state": "failed", "attempts": attempts, "error": {"code": "job_failed"}}
+    waited_out = {"state": "failed", "attempts": 1, "error": {"code": "upstream_unavailable"}}
+    waiting = {"state": "retrying", "attempts": 3, "error": {"code": "job_failed"}}
+
+    assert judge_poison(poison, ok, settings)[1] is None
+    assert judge_poison(poison, waited_out, settings)[1] is not None
+    assert judge_poison(poison, waiting, settings)[1] is not None
+    assert judge_poison(poison, None, settings)[1] is not None
+    crash = Poison(job_id="p1")
+    capped = {"state": "failed", "attempts": settings.max_deliveries,
+              "error": {"code": "delivery_cap_exceeded"}}
+    assert judge_poison(crash, capped, settings)[1] is None
+    assert judge_poison(crash, ok, settings)[1] is not None
+
+
+def test_convergence_targets_are_the_newest_values_accepted_by_the_outages_end():
+    early = webhook(1, {"A": 2, "B": 2}, "200", job_ids=("j1", "j2"))
+    later = webhook(9, {"A": 10}, "200", job_ids=("j9",))
+    after = webhook(17, {"A": 18}, "200", job_ids=("j17",))
+    never = webhook(25, {"C": 26}, "503")
+    early.accepted_at, later.accepted_at, after.accepted_at = 1.0, 5.0, 30.0
+
+    targets = newest_accepted([early, later, after, never], until=20.0)
+
+    assert targets == {"A": 10, "B": 2}
+    assert behind({"A": "10", "B": "2"}, targets) == []
+    assert behind({"A": "18", "B": "2"}, targets) == []  # newer is fine: values only grow
+    assert behind({"A": "2", "B": None}, targets) == ["A: shopify=2 want>=10",
+                                                     "B: shopify=None want>=2"]
+
+
+def outage_report(**changes: Any) -> OutageReport:
+    fields: dict[str, Any] = dict(
+        seconds=20, outage_at=0.3, start_share=0.31, started_at=2.0, ended_at=22.0, calls=30,
+        calls_timeline=[(1.0, 20), (10.0, 25), (20.0, 30)], call_bound=40,
+        call_bound_formula="f", targets=90, convergence_seconds=12.5,
+        convergence_limit_seconds=60, watched_seconds=180)
+    fields.update(changes)
+    return OutageReport(**fields)
+
+
+def test_an_outage_within_its_bounds_has_no_problems_and_says_what_it_measured():
+    report = outage_report()
+
+    assert report.problems() == []
+    assert report.calls_after(10) == 5
+    text = "\n".join(report.summary())
+    assert "during the outage: 30 (first 10 s: 25; after: 5" in text
+    assert "all 90 SKUs and customers 12.5 s after it ended" in text
+
+
+@pytest.mark.parametrize(("changes", "says"), [
+    ({"calls": 41}, "41 calls to Shopify during the outage, more than the bound 40"),
+    ({"convergence_seconds": 61.0}, "61.0 s after the outage ended, more than 60 s"),
+    ({"convergence_seconds": None, "behind": ["A: shopify=2 want>=10"]}, "did not hold"),
+    ({"started_at": None, "ended_at": None}, "never ran"),
+])
+def test_an_outage_over_its_call_bound_or_converging_late_is_broken(changes, says):
+    problems = outage_report(**changes).problems()
+
+    assert len(problems) == 1 and says in problems[0], problems
+
+
+def test_without_a_bound_the_outages_calls_are_reported_not_judged():
+    report = outage_report(calls=5000, call_bound=None, call_bound_formula="no breaker")
+
+    assert report.problems() == []
+    assert "not judged: no breaker" in "\n".join(report.summary())

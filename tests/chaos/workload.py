@@ -1,12 +1,16 @@
 """The workload: the shop the sandbox starts with (60 SKUs, 30 customers) and the webhooks
 sent to ingest, each with a unique value and owned by one sender, so the ledger alone knows
-every entity's newest value. Names SKUs and customers for the oracle too."""
+every entity's newest value. Names SKUs and customers, and reads what Shopify holds of them,
+for the oracle and the outage too."""
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
+from typing import Any
 
+from hookyard.base.settings import Settings
 from hookyard_sandbox.client import SandboxClient
 from tests.chaos.config import ChaosConfig
 from tests.chaos.ledger import Webhook
@@ -24,6 +28,30 @@ def customer_id(i: int) -> str:
 
 def customer_mobile(i: int) -> str:
     return f"09{i:08d}"
+
+
+def shopify_values(inventory: Sequence[dict[str, Any]], customers: Sequence[dict[str, Any]],
+                   metafield: tuple[str, str]) -> dict[str, str | None]:
+    """What Shopify holds per entity, from the sandbox's inventory and customers: a SKU's
+    ``available`` at the run's location, a customer's ``metafield`` (namespace, key) value
+    (None when unset), keyed by SKU and by Nhanh customer id (the number in its email)."""
+    values: dict[str, str | None] = {row["sku"]: str(row["available"]) for row in inventory
+                                     if row["locationId"] == LOCATION}
+    for customer in customers:
+        held = [m["value"] for m in customer["metafields"]
+                if (m["namespace"], m["key"]) == metafield]
+        values[customer_id_of(customer)] = held[0] if held else None
+    return values
+
+
+def metafield(settings: Settings) -> tuple[str, str]:
+    """The (namespace, key) of the customer metafield customer sync writes."""
+    return settings.customer_metafield_namespace, settings.customer_metafield_key
+
+
+def customer_id_of(customer: dict[str, Any]) -> str:
+    """The Nhanh customer id of a sandbox customer (seeded as c<i>@example.vn)."""
+    return customer_id(int(customer["email"][1:].split("@")[0]))
 
 
 def seed_shop(sandbox: SandboxClient, config: ChaosConfig) -> None:

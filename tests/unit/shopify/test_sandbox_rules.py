@@ -1,6 +1,9 @@
-"""The sandbox's Shopify rules on their own: query cost, search syntax, leaky bucket."""
+"""The sandbox's Shopify rules on their own: query cost, search syntax, leaky bucket, the
+outage switch."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
@@ -11,6 +14,7 @@ from hookyard_sandbox.bulk import BulkQueryInvalid, check_bulk_query, jsonl_rows
 from hookyard_sandbox.cost import CostCalculator
 from hookyard_sandbox.schema import admin_schema
 from hookyard_sandbox.search import normalize_phone, parse_terms
+from hookyard_sandbox.server import Sandbox
 from hookyard_sandbox.state import BulkOperation
 
 
@@ -163,3 +167,28 @@ def test_phone_numbers_match_without_formatting_only_nothing_else_dropped():
     assert normalize_phone("+84901234567x") != normalize_phone("+84901234567")
     assert normalize_phone("84901234567") != normalize_phone("+84901234567")
     assert normalize_phone("0901234567") != normalize_phone("+84901234567")
+
+
+def test_an_outage_answers_every_graphql_call_5xx_and_counts_them_until_switched_off() -> None:
+    sandbox = Sandbox()
+    sandbox.add_shop({"id": "acme", "token": "shpat_x", "domain": "acme.myshopify.com",
+                      "locations": [{"id": "gid://shopify/Location/1", "name": "Main"}],
+                      "products": [], "customers": [], "themes": []})
+    query = json.dumps({"query": ops.INVENTORY_ITEMS_BY_SKU,
+                        "variables": {"first": 1, "query": "sku:a"}}).encode()
+
+    def call() -> int:
+        return sandbox.handle("POST", "/admin/api/2026-10/graphql.json",
+                              {"x-shopify-access-token": "shpat_x"}, query).status
+
+    def switch(body: dict) -> int:
+        return sandbox.handle("POST", "/_sandbox/shops/acme/faults", {},
+                              json.dumps(body).encode()).status
+
+    assert switch({"outage": True}) == 200
+    assert [call() for _ in range(5)] == [503] * 5
+    assert switch({"outage": "false"}) == 400  # a string is not a switch position
+    assert switch({"outage": False}) == 200
+    assert call() == 200
+    stats = sandbox.shop("acme").stats_snapshot()  # type: ignore[union-attr]
+    assert (stats["calls"], stats["outage_calls"], stats["http_5xx"]) == (6, 5, 5)
