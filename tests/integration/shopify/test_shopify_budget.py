@@ -52,6 +52,20 @@ def test_shopifys_throttle_status_is_adopted_minus_other_reservations_in_flight(
     budget.settle(other, actual=30)
 
 
+def test_an_answer_that_settles_late_never_raises_the_bucket_above_what_was_spent(
+    state_redis: redis.Redis,
+) -> None:
+    """Call a's answer was computed before call b reached Shopify, but settles after b's: its
+    throttle status does not count b's points, and b's reservation is gone. Adopting it would
+    hand b's points out twice (the outage run's catch-up found 22 calls over budget)."""
+    budget = RateBudget(state_redis, shop="late-answer", plan="standard")
+    budget.settle(budget.reserve(1), status=ThrottleStatus(2000, 100, 100))
+    a, b = budget.reserve(10), budget.reserve(10)
+    budget.settle(b, actual=10, status=ThrottleStatus(2000, 80, 100))
+    available = budget.settle(a, actual=10, status=ThrottleStatus(2000, 90, 100))
+    assert available <= 80 + 2  # Shopify's truth after both calls (plus a few ms of restore)
+
+
 def test_a_short_bucket_waits_for_the_refill_instead_of_failing(
     state_redis: redis.Redis,
 ) -> None:

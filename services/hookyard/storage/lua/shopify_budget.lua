@@ -88,11 +88,14 @@ end
 if op == 'settle' then
   redis.call('HDEL', key, rid)
   if ARGV[6] == '1' then
-    -- Shopify's word is the truth, minus what other processes have reserved (in flight or
-    -- waiting for their turn) that it may not have seen yet.
+    -- Shopify's word, minus what other processes have reserved (in flight or waiting for their
+    -- turn) that it may not have seen yet, lowers our bucket but never raises it: answers
+    -- settle out of order, so this one may predate calls that reached Shopify after it and have
+    -- settled already (their points are in neither number). Raising the bucket on it would let
+    -- the next callers spend those points twice; our own restore raises it soon enough.
     capacity = tonumber(ARGV[8])
     rate = tonumber(ARGV[9])
-    available = tonumber(ARGV[7]) - other_in_flight()
+    available = math.min(available + tonumber(ARGV[3]), tonumber(ARGV[7]) - other_in_flight())
   else
     available = available + tonumber(ARGV[3])
   end
