@@ -386,6 +386,7 @@ def overview() -> dict[str, Any]:
             stack=True,
         ),
         *_breaker_panels(),
+        *_shop_backlog_panels(),
         row("Replicas"),
         timeseries(
             "Replicas up",
@@ -581,6 +582,27 @@ def _breaker_panels() -> list[Panel]:
             ],
             description="Opened, probed (half_open) and closed again, by the worker whose call "
             "caused it.",
+        ),
+    ]
+
+
+def _shop_backlog_panels() -> list[Panel]:
+    """Each shop's waiting sync jobs and how long the oldest has waited: with turns a long
+    backlog of one shop does not delay the others (docs/design.md, "Fair by shop")."""
+    return [
+        timeseries(
+            "Sync backlog per shop",
+            [(f"max by (shop, queue) (hookyard_shop_backlog{{{NS}}})", "{{shop}} {{queue}}")],
+            description="Jobs waiting to be written to Shopify, per shop and queue; read from "
+            "Redis at scrape time by every ingest replica (max, not sum).",
+        ),
+        timeseries(
+            "Oldest waiting sync job per shop",
+            [(f"max by (shop, queue) (hookyard_shop_oldest_waiting_age_seconds{{{NS}}})",
+              "{{shop}} {{queue}}")],
+            unit="s",
+            description="How long each shop's oldest waiting job has waited. One shop's long "
+            "backlog shows here alone: the others keep being served in turn.",
         ),
     ]
 

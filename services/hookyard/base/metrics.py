@@ -280,6 +280,8 @@ BREAKER_STATE_VALUES: Mapping[str, int] = {"closed": 0, "half_open": 1, "open": 
 """``hookyard_shopify_breaker_state``'s value per state: the higher, the less Shopify is called."""
 BREAKER_STATE_GAUGE = "hookyard_shopify_breaker_state"
 BREAKER_SINCE_GAUGE = "hookyard_shopify_breaker_state_since_timestamp_seconds"
+SHOP_BACKLOG_GAUGE = "hookyard_shop_backlog"
+SHOP_OLDEST_WAITING_GAUGE = "hookyard_shop_oldest_waiting_age_seconds"
 
 
 class BreakerStateCollector(Collector):
@@ -319,6 +321,38 @@ class BreakerStateCollector(Collector):
         yield since
 
 
+class ShopBacklogCollector(Collector):
+    """Yields every configured shop's pending sync jobs per queue from ``read_backlogs()``
+    (shop -> queue -> (waiting, oldest waiting age in seconds)) at scrape time, from Redis."""
+
+    def __init__(self, read_backlogs: Callable[[], Mapping[str, Mapping[str, tuple[int, float]]]]
+                 ) -> None:
+        self._read_backlogs = read_backlogs
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        waiting = GaugeMetricFamily(
+            SHOP_BACKLOG_GAUGE,
+            "The shop's sync jobs waiting to be written, per queue; read from Redis at scrape "
+            "time.", labels=["shop", "queue"])
+        oldest = GaugeMetricFamily(
+            SHOP_OLDEST_WAITING_GAUGE,
+            "How long the shop's oldest waiting sync job has waited, per queue (0 when none "
+            "waits).", labels=["shop", "queue"])
+        try:
+            backlogs = self._read_backlogs()
+        except Exception:
+            backlogs = {}
+        for shop, queues in backlogs.items():
+            for queue, (count, age) in queues.items():
+                waiting.add_metric([shop, queue], float(count))
+                oldest.add_metric([shop, queue], age)
+        yield waiting
+        yield oldest
+
+
 def render_metrics(extra_collectors: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """Exposition of this process's metrics (or all gunicorn workers', in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -339,7 +373,8 @@ def declared_metric_names() -> set[str]:
     Read from the metrics declared above, so a new one cannot be left out: a counter under the
     name it is exported and queried by (``..._total``), the others by family name.
     """
-    names = set(QUEUE_GAUGES.values()) | {BREAKER_STATE_GAUGE, BREAKER_SINCE_GAUGE}
+    names = set(QUEUE_GAUGES.values()) | {BREAKER_STATE_GAUGE, BREAKER_SINCE_GAUGE,
+                                          SHOP_BACKLOG_GAUGE, SHOP_OLDEST_WAITING_GAUGE}
     for declared in list(globals().values()):
         if isinstance(declared, MetricWrapperBase):
             for family in declared.describe():
