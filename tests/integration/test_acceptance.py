@@ -3,6 +3,8 @@ pending batch, broker messages and wake-up tokens, with each index written once 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import redis
 
@@ -39,15 +41,28 @@ def test_the_largest_delivery_is_written_whole(jobs: JobStore) -> None:
     assert set(versions.values()) == {str(accepted.seq).encode()}
     assert jobs.state.zrange(keys.pending_batch("acme", "inventory"), 0, -1) == \
         [i.encode() for i in sorted(ids)]
-    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 100
-    assert jobs.broker.hlen(keys.broker_messages("inventory-sync")) == 100
-    assert jobs.broker.llen(keys.broker_wakeup("inventory-sync")) == 64
-    record = jobs.get(ids[-1])
-    assert record is not None
+    # One message stands for the shop's 100 pending jobs: the first job's, the shop's turn.
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 1
+    assert jobs.broker.hlen(keys.broker_messages("inventory-sync")) == 1
+    assert jobs.broker.llen(keys.broker_wakeup("inventory-sync")) == 1
+    first, record = jobs.get(ids[0]), jobs.get(ids[-1])
+    assert first is not None and record is not None
+    assert jobs.state.hget(keys.shop_turn("acme", "inventory"), "rmid").decode() == first["rmid"]
+    assert jobs.broker.hget(keys.broker_messages("inventory-sync"), first["rmid"]) is not None
     assert record["state"] == "queued" and record["shop"] == "acme"
     assert record["entity"] == "product:99" and record["payload"] == {"item": {"id": "99"}}
     assert record["source_event"]["body_sha256"] == "x" * 64
-    assert jobs.broker.hget(keys.broker_messages("inventory-sync"), record["rmid"]) is not None
+
+
+def test_without_turns_every_job_of_the_delivery_gets_its_message(
+        jobs: JobStore, settings) -> None:
+    store = JobStore(replace(settings, shop_turns=False), state=jobs.state, broker=jobs.broker)
+    store.submit(delivery(100), dedupe_key=keys.dedupe("test", "no-turns"))
+
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 100
+    assert jobs.broker.hlen(keys.broker_messages("inventory-sync")) == 100
+    assert jobs.broker.llen(keys.broker_wakeup("inventory-sync")) == 64
+    assert not jobs.state.exists(keys.shop_turn("acme", "inventory"))
 
 
 def test_jobs_of_different_queues_or_shops_are_refused_before_anything_is_written(

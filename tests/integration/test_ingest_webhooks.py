@@ -17,7 +17,10 @@ from tests.support.platform_support import post_webhook
 
 
 def enqueued_messages(jobs: JobStore) -> int:
-    return sum(jobs.broker.llen(keys.broker_queue(q)) for q in ("customer-sync", "inventory-sync"))
+    """Jobs waiting to run, whether with a message of their own or riding on their shop's
+    turn (hookyard.jobs.turns)."""
+    return sum(jobs.state.zcard(keys.jobs_in_state(q, "queued"))
+               for q in ("customer-sync", "inventory-sync"))
 
 
 def stored_keys(live_redis: RedisServer) -> int:
@@ -35,6 +38,16 @@ def test_inventory_webhook_creates_one_queued_job_per_item(client, jobs):
     assert record["state"] == "queued" and record["queue"] == "inventory-sync"
     assert record["shop"] == "acme" and record["entity"] == f"product:{product_id('SKU-0')}"
     assert record["source_event"]["event"] == "inventoryChange"
+
+
+def test_a_shops_pending_items_stand_in_the_queue_as_one_message_its_turn(client, jobs):
+    first = post_webhook(client, inventory_body(["SKU-0", "SKU-1", "SKU-2"])).json["jobs"]
+    post_webhook(client, inventory_body(["SKU-3"]))
+
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 1
+    turn = jobs.state.hget(keys.shop_turn("acme", "inventory"), "rmid").decode()
+    assert turn == jobs.get(first[0])["rmid"]
+    assert jobs.state.zcard(keys.pending_batch("acme", "inventory")) == 4
 
 
 def test_duplicate_webhook_returns_the_original_job_ids_and_creates_no_job(client, jobs):

@@ -91,9 +91,11 @@ headers = st.fixed_dictionaries(
 def snapshot(live_redis: RedisServer) -> tuple[int, ...]:
     broker = redis.Redis(port=live_redis.port, db=0)
     state = redis.Redis(port=live_redis.port, db=1)
-    # A queue's messages, waiting or delayed (order events' customer jobs start delayed).
-    return (*(broker.llen(keys.broker_queue(q)) + broker.hlen(keys.broker_delay_messages(q))
-              for q in QUEUES), state.dbsize())
+    # Jobs waiting per queue (a shop's pending jobs share one message, its turn), the
+    # messages of every queue, and everything else written.
+    return (*(state.zcard(keys.jobs_in_state(q, "queued")) for q in QUEUES[:2]),
+            sum(broker.llen(keys.broker_queue(q)) + broker.hlen(keys.broker_delay_messages(q))
+                for q in QUEUES), state.dbsize())
 
 
 @settings(max_examples=250, deadline=None,

@@ -174,6 +174,19 @@ def pending_batch(shop: str, kind: str) -> str:
     return f"{STATE_PREFIX}:pending:{shop}:{kind}"
 
 
+def shop_turn(shop: str, kind: str) -> str:
+    """Hash ``{rmid, streak}``: the one message that stands for ``shop``'s pending jobs of
+    ``kind`` in the queue (its *turn*, ``hookyard.sync.turns``), and how many turns in a row the
+    shop has had at the queue's head (its weight)."""
+    return f"{STATE_PREFIX}:turn:{shop}:{kind}"
+
+
+def shop_turn_pattern() -> str:
+    """``shop_turn`` with ``%s`` for the shop and the kind: scripts that move a job's message
+    build its shop's turn key from the job's record (``lua/enqueue.lua``, ``lua/requeue.lua``)."""
+    return shop_turn("%s", "%s")
+
+
 def batch_lock(shop: str, kind: str) -> str:
     """Held by the one job writing a batch of ``kind`` for ``shop`` to Shopify."""
     return f"{STATE_PREFIX}:lock:batch:{shop}:{kind}"

@@ -15,6 +15,10 @@ DEPLOY = "deploy"
 QUEUES = (CUSTOMER_SYNC, INVENTORY_SYNC, DEPLOY)
 SYNC_QUEUES = (CUSTOMER_SYNC, INVENTORY_SYNC)
 """Queues whose jobs push Nhanh.vn changes into Shopify (their time limit is the sync one)."""
+INVENTORY_KIND, CUSTOMER_KIND = "inventory", "customer"
+BATCH_KINDS = {INVENTORY_KIND: INVENTORY_SYNC, CUSTOMER_KIND: CUSTOMER_SYNC}
+"""Sync kinds whose pending jobs of a shop are written together (``hookyard.sync.batching``),
+and the queue each runs on."""
 
 
 @dataclass(frozen=True)

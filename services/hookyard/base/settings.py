@@ -203,6 +203,11 @@ class Settings:
     queue_max_age_seconds: int = setting('300', '300',
         'A queue whose oldest waiting job is older is reported unhealthy.',
         parse.positive_int)
+    shop_turns: bool = setting('true', 'true',
+        "Fair by shop: a shop's pending sync jobs stand in the queue as one message (its turn, "
+        'passed to the back after each batch), so a long backlog never delays other shops. '
+        '"false" gives every job its own message (the design before turns).',
+        parse.flag)
     queue_dead_window_seconds: int = setting('3600', '3600',
         'A queue with a job that went dead within this many seconds is reported unhealthy.',
         parse.positive_int)

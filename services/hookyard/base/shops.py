@@ -15,6 +15,7 @@ import yaml
 from hookyard.base.setting_parsers import identifier
 
 PLANS = ("standard", "advanced", "plus", "enterprise")
+MAX_WEIGHT = 10
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class ShopConfig:
     custom_domain: str | None = None
     inventory_items: Mapping[str, str] = field(default_factory=dict)
     """Explicit Nhanh product id or code -> Shopify inventory item GID (wins over SKU lookup)."""
+    weight: int = 1
+    """Turns in a row the shop takes in its sync queues (``hookyard.jobs.turns``): 1 for every
+    shop alike, more for a shop that goes first."""
     nhanh_app_id: str | None = None
     """The Nhanh.vn app whose access token this is (Open API v3 ``appId``); None: no API."""
     nhanh_access_token: str | None = field(default=None, repr=False)
@@ -102,6 +106,11 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
         if not isinstance(inventory_items, dict):
             raise ValueError(f"shop {entry['id']!r}: inventory_items must map a Nhanh product "
                              "id or code to an inventory item GID")
+        weight = entry.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not \
+                1 <= weight <= MAX_WEIGHT:
+            raise ValueError(f"shop {entry['id']!r}: weight must be a whole number from 1 to "
+                             f"{MAX_WEIGHT} (turns in a row in the sync queues)")
         nhanh_app_id, nhanh_token = _nhanh_credentials(entry, environ)
         shops.append(
             ShopConfig(
@@ -115,6 +124,7 @@ def parse_shops(raw: str, environ: Mapping[str, str] | None = None) -> tuple[Sho
                 inventory_items={str(k): str(v) for k, v in inventory_items.items()},
                 nhanh_app_id=nhanh_app_id,
                 nhanh_access_token=nhanh_token,
+                weight=weight,
             )
         )
     ids = [s.id for s in shops]

@@ -97,6 +97,7 @@ class HookyardBroker(RedisBroker):
                 previous,
                 options["redis_message_id"],
                 message.encode(),
+                keys.shop_turn_pattern(),
             ],
         )
         self.emit_after("enqueue", message, delay)

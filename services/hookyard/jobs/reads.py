@@ -117,20 +117,26 @@ class JobReads:
                               now - self.settings.queue_dead_window_seconds * 1000, "+inf")
             state_pipe.zcard(keys.jobs_in_state(queue, "succeeded"))
             state_pipe.zrange(keys.jobs_in_state(queue, "queued"), 0, 0, withscores=True)
+            state_pipe.zcard(keys.jobs_in_state(queue, "queued"))
             state_pipe.zcount(keys.worker_presence(queue),
                               now - self.settings.heartbeat_timeout_seconds * 1000, "+inf")
         state_values = state_pipe.execute()
         stats: dict[str, dict[str, Any]] = {}
         for i, queue in enumerate(queues):
-            waiting, messages, delayed = broker_values[3 * i : 3 * i + 3]
-            dead, recently_dead, succeeded, oldest, consumers = state_values[5 * i : 5 * i + 5]
+            listed, messages, delayed = broker_values[3 * i : 3 * i + 3]
+            dead, recently_dead, succeeded, oldest, queued, consumers = \
+                state_values[6 * i : 6 * i + 6]
+            # Waiting: jobs accepted and not started (queued), whether their message is listed
+            # or they ride on their shop's turn (hookyard.jobs.turns); or the listed messages,
+            # which also hold retries that came due.
+            waiting = max(listed, queued)
             oldest_age = max(0.0, (now - oldest[0][1]) / 1000) if oldest and waiting else 0.0
             healthy = (oldest_age <= self.settings.queue_max_age_seconds
                        and (consumers > 0 or waiting == 0) and recently_dead == 0)
             stats[queue] = {
                 "waiting": waiting,
                 "delayed": delayed,
-                "in_flight": max(0, messages - waiting),
+                "in_flight": max(0, messages - listed),
                 "dead": dead,
                 "succeeded": succeeded,
                 "failed": dead,

@@ -113,6 +113,7 @@ class JobStore(JobReads):
             keys.broker_delay_messages(first.queue) if first.delay_ms
             else keys.broker_messages(first.queue),
             keys.broker_wakeup(first.queue),
+            keys.shop_turn(shop, kind),
         ]
         common: dict[str, str] = {
             "queue": first.queue,
@@ -135,6 +136,7 @@ class JobStore(JobReads):
             now,
             ids_json,
             len(jobs),
+            self.turn_ttl_ms(first) if first.batch_kind and self.settings.shop_turns else 0,
             len(common),
         ]
         for name, value in common.items():
@@ -156,15 +158,23 @@ class JobStore(JobReads):
         return Accepted(job_ids=tuple(orjson.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))
 
+    def turn_ttl_ms(self, job: NewJob | Mapping[str, Any]) -> int:
+        """How long a shop's turn outlives its last pass: longer than a batch can run (twice the
+        queue's time limit) and than an accepted delivery's delay. A turn whose message was
+        lost lapses after it, and the sweeper passes it on (``hookyard.sync.turns``)."""
+        queue = job.queue if isinstance(job, NewJob) else str(job["queue"])
+        delay = job.delay_ms if isinstance(job, NewJob) else 0
+        return (2 * self.settings.time_limit_seconds(queue) + 60) * 1000 + delay
+
     def claim(self, queue: str, pending_key: str, job_ids: Sequence[str],
-              batch_rmid: str) -> list[str]:
+              batch_rmid: str, *, turn_key: str) -> list[str]:
         """Move waiting jobs into a batch (see ``lua/claim.lua``); returns the ids claimed."""
         if not job_ids:
             return []
         claimed = self._claim(
             keys=[pending_key, keys.jobs_in_state(queue, "queued"),
                   keys.jobs_in_state(queue, "retrying"), keys.jobs_in_state(queue, "running"),
-                  *[keys.job(job_id) for job_id in job_ids]],
+                  turn_key, *[keys.job(job_id) for job_id in job_ids]],
             args=[batch_rmid, now_ms(), *job_ids],
         )
         return [c.decode() for c in claimed]
@@ -332,6 +342,7 @@ class JobStore(JobReads):
                     message.data,
                     now_ms(),
                     "1" if reset_attempts else "0",
+                    keys.shop_turn_pattern(),
                     *audit,
                 ],
             )

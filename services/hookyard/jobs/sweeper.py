@@ -15,6 +15,9 @@ at a time across the fleet. What it closes:
   would have run (retry time + grace, time limit + grace, or ``HOOKYARD_STRANDED_AFTER_SECONDS``
   for a queued job).
 
+With turns (``hookyard.jobs.turns``), a queued job riding on its shop's turn has no message by
+design: it is left alone, and instead every shop's turn whose message is gone is passed on.
+
 Re-enqueueing is always a fenced ``requeue`` (expected state and message id), so a job that moved
 on meanwhile is left alone, and the replaced copy is skipped if it is ever delivered.
 """
@@ -31,6 +34,7 @@ from hookyard.base import keys, metrics
 from hookyard.base.queues import QUEUES
 from hookyard.jobs.records import ACTIVE_STATES, TERMINAL_STATES, now_ms
 from hookyard.jobs.store import JobStore
+from hookyard.jobs.turns import Turns
 from hookyard.storage.leases import RELEASE
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,7 @@ class SweepReport:
     requeued: list[str] = field(default_factory=list)
     dropped: int = 0
     trimmed: int = 0
+    turns_passed: list[str] = field(default_factory=list)
 
 
 class Sweeper:
@@ -55,6 +60,7 @@ class Sweeper:
         self.owner = owner
         self.queues = tuple(queues)
         self._cursors: dict[tuple[str, str], float] = {}
+        self.turns = Turns(jobs)
         # (queue, worker, redis message id) -> holdings snapshot number read right after the
         # first pass that found the message in the worker's ack set but not in its holdings.
         self._unheld: dict[tuple[str, bytes, bytes], int] = {}
@@ -88,6 +94,12 @@ class Sweeper:
             report.trimmed += self._trim(queue)
         for job_id in report.requeued:
             log.warning("sweeper re-enqueued job %s (its message was lost or stranded)", job_id)
+        if self.settings.shop_turns:
+            grace_ms = self.settings.sweep_grace_seconds * 1000
+            report.turns_passed = self.turns.repair(tuple(s.id for s in self.settings.shops),
+                                                    older_than_ms=now_ms() - grace_ms)
+            for turn in report.turns_passed:
+                log.warning("sweeper passed on the turn of %s (its message was lost)", turn)
         return report
 
     def _fetched_by_live_workers(self, queue: str
@@ -158,18 +170,22 @@ class Sweeper:
             return []
         state_pipe = self.jobs.state.pipeline(transaction=False)
         for job_id in ids:
-            state_pipe.hmget(keys.job(job_id), "state", "rmid", "updated_at", "retry_at")
-        rows = state_pipe.execute()
+            state_pipe.hmget(keys.job(job_id), "state", "rmid", "updated_at", "retry_at",
+                             "shop", "batch_kind")
+        rows = [[*row[:4], self._riding(job_id, row[1], row[4], row[5])]
+                for job_id, row in zip(ids, state_pipe.execute(), strict=True)]
         broker_pipe = self.jobs.broker.pipeline(transaction=False)
-        for _, rmid, _, _ in rows:
+        for _, rmid, _, _, _ in rows:
             broker_pipe.hexists(keys.broker_messages(queue), rmid or b"-")
             broker_pipe.hexists(keys.broker_delay_messages(queue), rmid or b"-")
         present = broker_pipe.execute()
         requeued = []
         for i, (job_id, row) in enumerate(zip(ids, rows, strict=True)):
-            current_state, rmid, updated_at, retry_at = row
+            current_state, rmid, updated_at, retry_at, riding = row
             if current_state is None or current_state.decode() != state or rmid is None:
                 continue
+            if riding and state == "queued":
+                continue  # waits for its shop's turn, which ``Turns.repair`` keeps alive
             idle_ms = now - int(updated_at or 0)
             if idle_ms < grace_ms:
                 continue
@@ -186,6 +202,14 @@ class Sweeper:
                 metrics.jobs_total.labels(queue, "requeued_by_sweeper").inc()
                 requeued.append(job_id)
         return requeued
+
+    def _riding(self, job_id: str, rmid: bytes | None, shop: bytes | None,
+                kind: bytes | None) -> bool:
+        """A pending job riding on its shop's turn has no message of its own by design (the
+        job whose message *is* the turn is swept like any other: its turn moves with it)."""
+        if not self.settings.shop_turns or not shop or not kind:
+            return False
+        return self.turns.is_riding(shop.decode(), kind.decode(), job_id, rmid)
 
     def _stranded(self, queue: str, state: str, fetched_by_live_worker: bool, lost: bool,
                   idle_ms: int, overdue_ms: int) -> bool:

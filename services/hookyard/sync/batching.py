@@ -27,6 +27,7 @@ from hookyard.base.shops import ShopConfig
 from hookyard.jobs.failures import record_failure
 from hookyard.jobs.records import HandedOff, Superseded
 from hookyard.jobs.runtime import Runtime
+from hookyard.jobs.turns import Turns
 from hookyard.shopify.access import shop_of
 from hookyard.storage.leases import Lease
 
@@ -67,6 +68,11 @@ def run_batched(runtime: Runtime, leader: dict[str, Any], *, kind: str, max_jobs
         # Only the writes need the lease ("newest wins"); recording each member's end does not,
         # so the shop's next batch starts while this thread finishes its members.
         lease.release()
+        if runtime.settings.shop_turns:
+            # Whether the batch wrote or failed, the shop's next pending jobs get their turn,
+            # behind every other shop's (hookyard.jobs.turns).
+            Turns(runtime.jobs).pass_on(shop.id, kind, holders=(str(leader["rmid"]), batch_rmid),
+                                        weight=shop.weight)
     batch = {"led_by": leader["id"], "size": len(members) + 1}
     _finish_members(runtime, members, outcomes, batch, batch_rmid)
     mine = outcomes[leader["id"]]
@@ -115,7 +121,8 @@ def _write_batch(runtime: Runtime, shop: ShopConfig, leader: dict[str, Any], kin
     pending = keys.pending_batch(shop.id, kind)
     runtime.state.zrem(pending, leader["id"])
     waiting = [m.decode() for m in runtime.state.zrange(pending, 0, max_jobs - 2)]
-    claimed = runtime.jobs.claim(queue, pending, waiting, batch_rmid)
+    claimed = runtime.jobs.claim(queue, pending, waiting, batch_rmid,
+                                 turn_key=keys.shop_turn(shop.id, kind))
     members = [r for r in runtime.jobs.get_many(claimed) if r is not None]
     try:
         outcomes = apply(runtime, shop, [leader, *members])

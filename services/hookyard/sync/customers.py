@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from hookyard.base import keys, metrics
+from hookyard.base.queues import CUSTOMER_KIND
 from hookyard.base.shops import ShopConfig
 from hookyard.jobs.runtime import Runtime
 from hookyard.nhanh.customers import read_customers
@@ -40,7 +41,7 @@ from hookyard.sync import batching, catalog
 from hookyard.sync.contacts import e164, email_key
 from hookyard.sync.negative_cache import NegativeCache
 
-KIND = "customer"
+KIND = CUSTOMER_KIND
 MAX_JOBS_PER_BATCH = 100
 LOOKUP_CHUNK = 20
 """Contacts (phones and emails) looked up per Shopify search."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookyard.base import keys, metrics
+from hookyard.base.queues import INVENTORY_KIND
 from hookyard.base.shops import ShopConfig
 from hookyard.jobs.runtime import Runtime
 from hookyard.shopify.access import client_for
@@ -32,7 +33,7 @@ from hookyard.shopify.operations.inventory import (
 from hookyard.sync import batching, catalog
 from hookyard.sync.negative_cache import NegativeCache
 
-KIND = "inventory"
+KIND = INVENTORY_KIND
 MAX_JOBS_PER_BATCH = 250
 ITEM_CACHE = "inventory-item"
 

@@ -14,7 +14,12 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from hookyard.base.queues import SYNC_CUSTOMER, SYNC_INVENTORY_ITEM
+from hookyard.base.queues import (
+    CUSTOMER_KIND,
+    INVENTORY_KIND,
+    SYNC_CUSTOMER,
+    SYNC_INVENTORY_ITEM,
+)
 from hookyard.base.shops import ShopConfig
 from hookyard.jobs.records import NewJob
 from hookyard.nhanh.order_customers import OrderCustomers
@@ -53,7 +58,7 @@ def jobs_for(webhook: Webhook, shop: ShopConfig, *, body_sha256: str, received_a
         return [NewJob(queue=SYNC_INVENTORY_ITEM.queue, actor=SYNC_INVENTORY_ITEM.name,
                        shop=shop.id, entity=f"product:{item['id']}",
                        payload={**common, "index": index, "item": item},
-                       source_event=source_event, batch_kind="inventory",
+                       source_event=source_event, batch_kind=INVENTORY_KIND,
                        coalesce_fields=tuple(f"{item['id']}@{depot}"
                                              for depot in sorted(item.get("depots") or {})))
                 for index, item in enumerate(webhook.items)]
@@ -72,7 +77,7 @@ def _customer_job(shop: ShopConfig, item: Mapping[str, Any], payload: dict[str, 
                   source_event: dict[str, Any], delay_ms: int) -> NewJob:
     return NewJob(queue=SYNC_CUSTOMER.queue, actor=SYNC_CUSTOMER.name, shop=shop.id,
                   entity=f"customer:{item['id']}", payload=payload, source_event=source_event,
-                  batch_kind="customer", coalesce_fields=(str(item["id"]),), delay_ms=delay_ms)
+                  batch_kind=CUSTOMER_KIND, coalesce_fields=(str(item["id"]),), delay_ms=delay_ms)
 
 
 def body_digest(body: bytes) -> str:

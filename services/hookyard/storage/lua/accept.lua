@@ -13,9 +13,11 @@
 -- KEYS[9]  broker queue list         KEYS[10] broker messages hash    KEYS[11] queue wake-up list
 --          (for a delayed delivery, KEYS[9] and KEYS[10] are the delay queue and its messages)
 --          (broker DB)
--- KEYS[12 .. 11 + n]  the job hashes (state DB)
--- KEYS[12 + n]  (audited only) the audit stream (state DB)
--- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, job_count,
+-- KEYS[12] the shop's turn hash for the delivery's sync kind (state DB; unused without one)
+-- KEYS[13 .. 12 + n]  the job hashes (state DB)
+-- KEYS[13 + n]  (audited only) the audit stream (state DB)
+-- ARGV: state_db, broker_db, dedupe_ttl_seconds, now_ms, ids_json, job_count, turn_ttl_ms
+--   (0: every job gets its message, as without turns),
 --   common_count, common_field_1, common_value_1, ... (record fields every job shares),
 --   then per job: job_id, redis_message_id, message_data,
 --     field_count, field_1, value_1, ... (the job's own record fields besides id and rmid,
@@ -40,7 +42,9 @@ local state_db, broker_db = ARGV[1], ARGV[2]
 -- it is passed, some 60 times per 10-job delivery.
 local ttl, now, ids_json = tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local n = tonumber(ARGV[6])
-local FIRST_JOB_KEY = 12
+local turn_ttl = tonumber(ARGV[7])
+local TURN_KEY = 12
+local FIRST_JOB_KEY = 13
 local WAKEUP_TOKENS = 64
 -- Arguments per command stay far below Lua's stack limit (LUAI_MAXCSTACK, 8000).
 local ARGS_PER_CALL = 1000
@@ -58,18 +62,18 @@ local original = redis.call('GET', KEYS[1])
 if original then
   return {0, original, 0}
 end
-local common_count = tonumber(ARGV[7])
+local common_count = tonumber(ARGV[8])
 local audit_stream = KEYS[FIRST_JOB_KEY + n]
 if audit_stream then
   local t = #ARGV - 5
   local shop = ''
-  for c = 8, 7 + 2 * common_count, 2 do
+  for c = 9, 8 + 2 * common_count, 2 do
     if ARGV[c] == 'shop' then
       shop = ARGV[c + 1]
     end
   end
   redis.call('XADD', audit_stream, 'MAXLEN', ARGV[t + 3], '*', 'who', ARGV[t],
-    'action', ARGV[t + 1], 'job_id', ARGV[8 + 2 * common_count], 'outcome', 'requested',
+    'action', ARGV[t + 1], 'job_id', ARGV[9 + 2 * common_count], 'outcome', 'requested',
     'error', '', 'shop', shop, 'request_id', ARGV[t + 2])
   redis.call('XTRIM', audit_stream, 'MINID', ARGV[t + 4])
   redis.call('PEXPIRE', audit_stream, ARGV[t + 5])
@@ -77,13 +81,16 @@ end
 local seq = redis.call('INCR', KEYS[3])
 local seq_text = tostring(seq)
 
-local a = 8 + 2 * common_count
+local a = 9 + 2 * common_count
 local by_time, pending, accepted_fields, messages, rmids, tokens = {}, {}, {}, {}, {}, {}
+-- Turns (hookyard/sync/turns.py): a pending job's message goes out only when it takes its
+-- shop's turn (no turn yet); the others ride on the turn and are claimed by its batch.
+local turn_taken = false
 for i = 1, n do
   local job_id, rmid, data = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local field_count = tonumber(ARGV[a + 3])
   local record = {'seq', seq_text, 'id', job_id, 'rmid', rmid}
-  for c = 8, 7 + 2 * common_count do
+  for c = 9, 8 + 2 * common_count do
     record[#record + 1] = ARGV[c]
   end
   local last = a + 3 + 2 * field_count
@@ -98,15 +105,26 @@ for i = 1, n do
     accepted_fields[#accepted_fields + 1] = 'accepted:' .. ARGV[c]
     accepted_fields[#accepted_fields + 1] = seq_text
   end
+  local rides = false
   if coalesce_count > 0 then
     pending[#pending + 1] = seq_text
     pending[#pending + 1] = job_id
+    if turn_ttl > 0 then
+      if turn_taken or redis.call('HSETNX', KEYS[TURN_KEY], 'rmid', rmid) == 0 then
+        rides = true
+      else
+        turn_taken = true
+        redis.call('PEXPIRE', KEYS[TURN_KEY], turn_ttl)
+      end
+    end
   end
-  messages[#messages + 1] = rmid
-  messages[#messages + 1] = data
-  rmids[#rmids + 1] = rmid
-  if i <= WAKEUP_TOKENS then
-    tokens[#tokens + 1] = 1
+  if not rides then
+    messages[#messages + 1] = rmid
+    messages[#messages + 1] = data
+    rmids[#rmids + 1] = rmid
+    if #rmids <= WAKEUP_TOKENS then
+      tokens[#tokens + 1] = 1
+    end
   end
   a = last + 2 + coalesce_count
 end
@@ -123,7 +141,7 @@ end
 redis.call('SELECT', broker_db)
 call_in_slices('HSET', KEYS[10], messages, 2)
 call_in_slices('RPUSH', KEYS[9], rmids, 1)
-if n > 0 and redis.call('RPUSH', KEYS[11], unpack(tokens)) > WAKEUP_TOKENS then
+if #tokens > 0 and redis.call('RPUSH', KEYS[11], unpack(tokens)) > WAKEUP_TOKENS then
   redis.call('LTRIM', KEYS[11], 0, WAKEUP_TOKENS - 1)
 end
 return {1, ids_json, seq}

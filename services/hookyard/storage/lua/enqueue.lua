@@ -2,7 +2,7 @@
 --
 -- KEYS: job hash (state DB), target list, target messages hash, target wake-up list (broker DB)
 -- ARGV: state_db, broker_db, previous_redis_message_id ('' for none), redis_message_id,
---       message_data
+--       message_data, the turn key's pattern (keys.shop_turn of '%s', '%s')
 -- Returns 1 when enqueued, 0 when dropped: the job moved on (a newer message replaced the one
 -- this copy came from, or the job already ended), so this copy would only run it twice.
 -- Messages of jobs without a record (plain sends) are enqueued as Dramatiq would.
@@ -20,6 +20,14 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     return 0
   end
   redis.call('HSET', KEYS[1], 'rmid', rmid)
+  -- The job's message was its shop's turn (hookyard/jobs/turns.py): the turn moves with it.
+  local shop, kind = unpack(redis.call('HMGET', KEYS[1], 'shop', 'batch_kind'))
+  if kind and kind ~= '' and ARGV[6] then
+    local turn = string.format(ARGV[6], shop, kind)
+    if previous ~= '' and redis.call('HGET', turn, 'rmid') == previous then
+      redis.call('HSET', turn, 'rmid', rmid)
+    end
+  end
 end
 
 redis.call('SELECT', broker_db)
