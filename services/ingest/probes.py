@@ -5,9 +5,15 @@ from __future__ import annotations
 import falcon
 import redis
 
-from hookyard.base.metrics import BreakerStateCollector, QueueStatsCollector, render_metrics
+from hookyard.base.metrics import (
+    BreakerStateCollector,
+    QueueStatsCollector,
+    ShopBacklogCollector,
+    render_metrics,
+)
 from hookyard.base.settings import Settings
 from hookyard.jobs.store import JobStore
+from hookyard.jobs.turns import Turns
 from hookyard.shopify.breaker import read_breakers
 
 
@@ -36,7 +42,7 @@ class ReadyResource:
 class MetricsResource:
     """Prometheus exposition: the process's counters and histograms (every gunicorn worker's),
     plus gauges read from Redis at scrape time: the queues', and every configured shop's
-    Shopify circuit breaker (one round trip for all shops)."""
+    Shopify circuit breaker (one round trip for all shops) and sync backlog per queue (two)."""
 
     def __init__(self, settings: Settings, jobs: JobStore) -> None:
         shop_ids = [shop.id for shop in settings.shops]
@@ -47,8 +53,16 @@ class MetricsResource:
             return {shop: (b.state, None if b.since_ms is None else b.since_ms / 1000)
                     for shop, b in read_breakers(jobs.state, shop_ids).items()}
 
+        turns = Turns(jobs)
+
+        def backlogs() -> dict[str, dict[str, tuple[int, float]]]:
+            return {shop: {queue: (b.waiting, b.oldest_waiting_age_seconds)
+                           for queue, b in queues.items()}
+                    for shop, queues in turns.backlogs(shop_ids).items()}
+
         self.collectors = [QueueStatsCollector(jobs.queue_stats),
-                           BreakerStateCollector(breaker_states)]
+                           BreakerStateCollector(breaker_states),
+                           ShopBacklogCollector(backlogs)]
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         body, content_type = render_metrics(self.collectors)

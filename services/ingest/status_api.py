@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
@@ -25,6 +26,7 @@ from hookyard.jobs.audit import AuditLog
 from hookyard.jobs.operator_actions import OperatorActions
 from hookyard.jobs.records import STATES
 from hookyard.jobs.store import JobStore
+from hookyard.jobs.turns import Backlog, Turns
 from hookyard.jobs.views import public_view
 from hookyard.shopify.breaker import BreakerState, read_breakers
 from hookyard.storage.rate_limits import SlidingWindowLimit
@@ -201,11 +203,15 @@ class AuditResource(_Authenticated):
         resp.media = {"entries": [e.view() for e in entries], "next_cursor": cursor}
 
 
-def shop_view(shop: ShopConfig, *, breaker: BreakerState) -> dict[str, Any]:
-    """One shop as ``GET /shops`` shows it: its plan and its Shopify circuit breaker. Each
-    concern adds a key of its own (reconciliation status comes next, issue #18), so callers
-    can rely on the keys that exist and ignore new ones."""
-    return {"plan": shop.plan, "breaker": breaker.view()}
+def shop_view(shop: ShopConfig, *, breaker: BreakerState,
+              backlog: Mapping[str, Backlog]) -> dict[str, Any]:
+    """One shop as ``GET /shops`` shows it: its plan, weight, Shopify circuit breaker and sync
+    backlog per queue. Each concern adds a key of its own (reconciliation status comes next,
+    issue #18), so callers can rely on the keys that exist and ignore new ones."""
+    return {"plan": shop.plan, "weight": shop.weight, "breaker": breaker.view(),
+            "backlog": {queue: {"waiting": b.waiting,
+                                "oldest_waiting_age_seconds": b.oldest_waiting_age_seconds}
+                        for queue, b in backlog.items()}}
 
 
 class ShopsResource(_Authenticated):
@@ -216,4 +222,6 @@ class ShopsResource(_Authenticated):
         token = self.token(req)
         shops = [s for s in self.settings.shops if token.shop in (None, s.id)]
         breakers = read_breakers(self.jobs.state, [s.id for s in shops])
-        resp.media = {"shops": {s.id: shop_view(s, breaker=breakers[s.id]) for s in shops}}
+        backlogs = Turns(self.jobs).backlogs([s.id for s in shops])
+        resp.media = {"shops": {s.id: shop_view(s, breaker=breakers[s.id],
+                                                backlog=backlogs[s.id]) for s in shops}}

@@ -563,6 +563,21 @@ def test_keda_can_read_queue_lengths_as_its_own_redis_user(helm_template) -> Non
     assert [r["parameter"] for r in default_auth["spec"]["secretTargetRef"]] == ["password"]
 
 
+def test_keda_can_scale_on_hookyards_own_count_of_waiting_jobs(helm_template) -> None:
+    """With turns a shop's pending sync jobs share one message, so the list length counts shops;
+    hookyard_queue_waiting counts jobs."""
+    docs = load_documents(helm_template(KEDA, sets={
+        "keda.prometheus.serverAddress": "http://prometheus-operated.monitoring:9090"}).stdout)
+    for scaled in objects_of(docs, "ScaledObject"):
+        (trigger,) = scaled["spec"]["triggers"]
+        component = scaled["spec"]["scaleTargetRef"]["name"].removeprefix(f"{RELEASE}-hookyard-")
+        assert trigger["type"] == "prometheus"
+        assert trigger["metadata"]["serverAddress"] == "http://prometheus-operated.monitoring:9090"
+        assert trigger["metadata"]["query"] == (
+            f'max(hookyard_queue_waiting{{namespace="{NAMESPACE}",queue="{component}"}})')
+        assert int(trigger["metadata"]["threshold"]) > 0
+
+
 def test_bundled_redis_keeps_an_append_only_file_and_never_evicts(rendered) -> None:
     docs = rendered["redis-statefulset-values.yaml"]
     (statefulset,) = objects_of(docs, "StatefulSet")

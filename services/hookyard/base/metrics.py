@@ -319,6 +319,42 @@ class BreakerStateCollector(Collector):
         yield since
 
 
+SHOP_BACKLOG_GAUGE = "hookyard_shop_backlog"
+SHOP_OLDEST_WAITING_GAUGE = "hookyard_shop_oldest_waiting_age_seconds"
+
+
+class ShopBacklogCollector(Collector):
+    """Yields every configured shop's pending sync jobs per queue from ``read_backlogs()``
+    (shop -> queue -> (waiting, oldest waiting age in seconds)) at scrape time, from Redis."""
+
+    def __init__(self, read_backlogs: Callable[[], Mapping[str, Mapping[str, tuple[int, float]]]]
+                 ) -> None:
+        self._read_backlogs = read_backlogs
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        waiting = GaugeMetricFamily(
+            SHOP_BACKLOG_GAUGE,
+            "The shop's sync jobs waiting to be written, per queue; read from Redis at scrape "
+            "time.", labels=["shop", "queue"])
+        oldest = GaugeMetricFamily(
+            SHOP_OLDEST_WAITING_GAUGE,
+            "How long the shop's oldest waiting sync job has waited, per queue (0 when none "
+            "waits).", labels=["shop", "queue"])
+        try:
+            backlogs = self._read_backlogs()
+        except Exception:
+            backlogs = {}
+        for shop, queues in backlogs.items():
+            for queue, (count, age) in queues.items():
+                waiting.add_metric([shop, queue], float(count))
+                oldest.add_metric([shop, queue], age)
+        yield waiting
+        yield oldest
+
+
 def render_metrics(extra_collectors: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """Exposition of this process's metrics (or all gunicorn workers', in multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

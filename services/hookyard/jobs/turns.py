@@ -23,6 +23,7 @@ leaves riding jobs alone instead of re-enqueueing each of them.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from hookyard.base import keys
 from hookyard.base.queues import BATCH_KINDS
@@ -36,6 +37,14 @@ CANDIDATES = 50
 """Pending jobs looked at for the oldest queued one (the others lead themselves: running jobs
 awaiting the batch lease, or retries)."""
 PASSED = ("head", "tail")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """A shop's pending sync jobs of one kind: how many, and how long the oldest has waited."""
+
+    waiting: int
+    oldest_waiting_age_seconds: float
 
 
 class Turns:
@@ -109,6 +118,28 @@ class Turns:
                 if self.pass_on(shop, kind, holders=(holder,)) in PASSED:
                     repaired.append(f"{shop}/{kind}")
         return repaired
+
+    def backlogs(self, shops: list[str]) -> dict[str, dict[str, Backlog]]:
+        """Shop -> queue -> its pending jobs: two pipelined round trips for every shop."""
+        pairs = [(shop, kind) for shop in shops for kind in BATCH_KINDS]
+        if not pairs:
+            return {}
+        pipe = self.jobs.state.pipeline(transaction=False)
+        for shop, kind in pairs:
+            pipe.zcard(keys.pending_batch(shop, kind))
+            pipe.zrange(keys.pending_batch(shop, kind), 0, 0)
+        replies = pipe.execute()
+        counts, oldest = replies[0::2], [ids[0].decode() if ids else None for ids in replies[1::2]]
+        pipe = self.jobs.state.pipeline(transaction=False)
+        for job_id in oldest:
+            pipe.hget(keys.job(job_id or "-"), "created_at")
+        created = pipe.execute()
+        now = now_ms()
+        found: dict[str, dict[str, Backlog]] = {shop: {} for shop in shops}
+        for (shop, kind), count, at in zip(pairs, counts, created, strict=True):
+            age = max(0.0, (now - int(at)) / 1000) if count and at else 0.0
+            found[shop][BATCH_KINDS[kind]] = Backlog(int(count), round(age, 3))
+        return found
 
     def _alive(self, queue: str, shop: str, kind: str, turn: bytes | None) -> bool:
         """The turn's message is in its queue, delay queue or a worker's hands, or its batch is
