@@ -145,6 +145,7 @@ def main() -> int:
                     print(f"  {row['done']}/{row['shops']} shops done; p50 {row['p50']} s, "
                           f"max {row['max']} s", flush=True)
                 result["setup"] = setup
+                result["worker_log"] = stack.worker_log()
                 failed = False
             finally:
                 stack.stop(keep_logs=failed)

@@ -10,8 +10,10 @@ the sandbox must hold every level sent. Both times are this machine's clock.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import re
 import statistics
 import threading
 import time
@@ -52,6 +54,7 @@ BUDGET_ITEMS_PER_SECOND = SLOW_RESTORE_RATE / WRITE_POINTS * MAX_JOBS_PER_BATCH
 ENDED = frozenset({"succeeded", "superseded", "failed", "cancelled"})
 WRITTEN = frozenset({"succeeded", "superseded"})
 POLL_SECONDS = 0.05
+ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+")
 BULK_ROWS_PER_SECOND = 200_000.0
 """The sandbox's export speed during set-up (its default, 5000 rows/s, would make the start-up
 prefill of a 100,000-SKU shop take 20 s; the exports are not what is measured)."""
@@ -116,6 +119,27 @@ class DesignStack:
 
     def stop(self, *, keep_logs: bool = False) -> None:
         self.stack.stop(keep_logs=keep_logs)
+
+    def worker_log(self) -> dict[str, Any]:
+        """What the worker logged at WARNING or above (it logs nothing else): a count per
+        message, ids masked (the sweeper passing on a lost turn, say), and the first of each."""
+        counts: dict[str, int] = {}
+        first: dict[str, str] = {}
+        for process in self.stack.processes:
+            if not process.name.startswith("workers."):
+                continue
+            for line in process.output().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    entry = {"level": "text", "message": line[:200]}
+                if not isinstance(entry, dict):
+                    continue
+                message = ID.sub("<id>", str(entry.get("message")))[:120]
+                key = f"{entry.get('level')}: {message}"
+                counts[key] = counts.get(key, 0) + 1
+                first.setdefault(key, line[:500])
+        return {"counts": counts, "first": first}
 
     # --- buckets --------------------------------------------------------------------------------
 

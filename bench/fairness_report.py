@@ -115,6 +115,15 @@ def print_many_shops(results: dict[str, dict[str, Any]]) -> None:
                   f"rate")
 
 
+def print_worker_logs(results: dict[str, dict[str, Any]]) -> None:
+    for design, scenario in results.items():
+        counts = scenario.get("worker_log", {}).get("counts", {})
+        top = sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+        said = "; ".join(f"{n} x {message!r}" for message, n in top) or "nothing"
+        more = f" (+{len(counts) - 3} other messages)" if len(counts) > 3 else ""
+        print(f"  worker log, {design}: {said}{more}")
+
+
 def print_report(two: dict[str, dict[str, Any]], many: dict[str, dict[str, Any]],
                  drain: dict[str, Any] | None, problems: list[str]) -> None:
     if two:
@@ -122,8 +131,10 @@ def print_report(two: dict[str, dict[str, Any]], many: dict[str, dict[str, Any]]
     if drain:
         print(f"  A's drain with turns / message per job: {drain['share']} -> "
               f"{drain['drain_target']} (target >= {MIN_DRAIN_SHARE:g})")
+    print_worker_logs(two)
     if many:
         print_many_shops(many)
+        print_worker_logs(many)
     print("\ncorrectness: " + ("OK (every ended job's level is in the sandbox)" if not problems
                                else "FAILED" + "".join(f"\n  {p}" for p in problems)))
 
