@@ -15,8 +15,9 @@ slow plan and maps one location.
 1. **Two shops.** B sends ``--b-items`` (50) items in one webhook, alone, ``--b-repeats`` times
    (median). Then A, its bucket spent (sandbox and Hookyard's budget at 0: a busy shop's steady
    state), sends ``--a-items`` (20,000) items as webhooks of 100 products, ``--senders`` at a
-   time, as fast as ingest takes them, and B sends 50 right after, its bucket full as before.
-   B's latency behind A is judged against "at most 2x alone and under 2 s". A's drain is
+   time, as fast as ingest takes them, and B sends 50 right after, its bucket full as before,
+   and again (up to ``--b-repeats`` times) while A's backlog holds a batch or more. B's
+   median latency behind A is judged against "at most 2x alone and under 2 s". A's drain is
    measured over the ``--window`` (30) seconds from its first POST, not until its backlog is
    gone: items whose jobs ended in the window per second, against its budget (250 items/s)
    and against the other design.
@@ -133,9 +134,9 @@ def main() -> int:
                     result = two_shops(stack, args, rng)
                     result["verdict"] = two_shop_verdict(result)
                     two[design] = result
-                    behind = result["b_behind_a"]
+                    behind = result["b_behind_a_median_seconds"]
                     print(f"  B alone {result['b_alone_median_seconds']:.3f} s, behind A "
-                          + (f"{behind['latency_seconds']:.3f} s" if behind else "not done")
+                          + (f"{behind:.3f} s" if not result["b_timed_out"] else "not done")
                           + f"; A {result['a_drain']['items_per_second']} items/s", flush=True)
                 else:
                     result = many_shops(stack, args, rng)

@@ -17,6 +17,7 @@ import re
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -264,15 +265,17 @@ def drain_rate(records: list[dict[str, Any]], start: float, end: float) -> dict[
 
 def two_shops(stack: DesignStack, args: argparse.Namespace,
               rng: random.Random) -> dict[str, Any]:
-    """B alone (``--b-repeats`` times, median), then A's flood and B right behind it: B's
-    latency, A's drain over ``--window`` seconds from its first POST."""
+    """B alone (``--b-repeats`` times, median), then A's flood and B right behind it, again
+    while A still has a backlog of a batch or more (median): B's latency; and A's drain over
+    ``--window`` seconds from its first POST."""
     a, b = stack.shops
     alone = []
     for _ in range(args.b_repeats):
         stack.set_bucket(b.id, BUCKET_CAPACITY)
         levels = new_levels(b.skus, rng)
         delivery = stack.post(b.id, webhooks(b, levels, per_webhook=len(b.skus))[0])
-        wait_until_ended(stack, delivery.job_ids, delivery.answered_at + args.b_timeout)
+        if not wait_until_ended(stack, delivery.job_ids, delivery.answered_at + args.b_timeout):
+            raise RuntimeError(f"{b.id} alone: its jobs had not ended after {args.b_timeout}s")
         alone.append(stack.outcome(delivery, levels))
         time.sleep(0.5)
 
@@ -285,41 +288,52 @@ def two_shops(stack: DesignStack, args: argparse.Namespace,
     t0 = time.time()
     a_deliveries = stack.flood(a.id, a_bodies, senders=args.senders)
     a_accepted = time.time()
-    b_levels = new_levels(b.skus, rng)
-    behind = stack.post(b.id, webhooks(b, b_levels, per_webhook=len(b.skus))[0])
     window_end = t0 + args.window
-    deadline = behind.answered_at + args.b_timeout
-    writes_in_window: int | None = None
-    left = behind.job_ids
-    while True:
-        now = time.time()
-        if left:
-            left = stack.not_ended(left)
-        if writes_in_window is None and now >= window_end:
-            writes_in_window = stack.writes(a.id)
-        if writes_in_window is not None and (not left or now > deadline):
+    window_writes: list[int] = []
+
+    def sample_window() -> None:
+        if not window_writes and time.time() >= window_end:
+            window_writes.append(stack.writes(a.id))
+
+    behind: list[dict[str, Any]] = []
+    b_timed_out = False
+    first_sent = None
+    for i in range(args.b_repeats):
+        a_backlog = int(stack.state.zcard(keys.pending_batch(a.id, KIND)))
+        if i and a_backlog < MAX_JOBS_PER_BATCH:
+            break  # A's backlog is (nearly) gone: B would be alone again
+        levels = new_levels(b.skus, rng)
+        delivery = stack.post(b.id, webhooks(b, levels, per_webhook=len(b.skus))[0])
+        first_sent = first_sent or delivery.sent_at
+        if not wait_until_ended(stack, delivery.job_ids, delivery.answered_at + args.b_timeout,
+                                tick=sample_window):
+            b_timed_out = True
             break
-        stack.stack.check_alive()
-        time.sleep(POLL_SECONDS)
-    b_timed_out = bool(left)
-    b_behind = None if b_timed_out else stack.outcome(behind, b_levels)
+        behind.append({**stack.outcome(delivery, levels), "a_backlog_at_send": a_backlog})
+        wait_until(time.time() + 0.5, tick=sample_window)
+    wait_until(window_end, tick=sample_window)
+    sample_window()
+
     a_ids = [j for d in a_deliveries for j in d.job_ids]
     a_records = stack.records(a_ids)
     a_written = [str(r["payload"]["item"]["code"]) for r in a_records if r["state"] in WRITTEN]
     a_wrong = stack.wrong_levels(a.id, {sku: a_levels[sku] for sku in a_written})
     drain = drain_rate(a_records, t0, window_end)
-    drain["writes"] = writes_in_window
-    alone_median = statistics.median(o["latency_seconds"] for o in alone)
+    drain["writes"] = window_writes[0]
     return {
         "shops": {"a": a.id, "b": b.id}, "a_items": len(a_ids), "b_items": len(b.skus),
-        "b_alone": alone, "b_alone_median_seconds": alone_median,
+        "b_alone": alone,
+        "b_alone_median_seconds": statistics.median(o["latency_seconds"] for o in alone),
         "a_flood": {"webhooks": len(a_bodies),
                     "accepted_seconds": round(a_accepted - t0, 3),
-                    "items_ended_by_b_end": len(a_written),
+                    "items_ended_at_end": len(a_written),
                     "levels_wrong": len(a_wrong)},
-        "b_behind_a": b_behind, "b_timed_out": b_timed_out,
-        "b_timeout_seconds": args.b_timeout,
-        "b_sent_after_a_first_post_seconds": round(behind.sent_at - t0, 3),
+        "b_behind_a": behind,
+        "b_behind_a_median_seconds":
+            statistics.median(o["latency_seconds"] for o in behind) if behind else None,
+        "b_timed_out": b_timed_out, "b_timeout_seconds": args.b_timeout,
+        "b_first_sent_after_a_first_post_seconds":
+            round(first_sent - t0, 3) if first_sent else None,
         "a_drain": drain, "budget_items_per_second": BUDGET_ITEMS_PER_SECOND,
         "load_average": [load_before, load()],
     }
@@ -397,12 +411,22 @@ def many_shops(stack: DesignStack, args: argparse.Namespace,
     }
 
 
-def wait_until_ended(stack: DesignStack, job_ids: list[str], deadline: float) -> None:
+def wait_until_ended(stack: DesignStack, job_ids: list[str], deadline: float, *,
+                     tick: Callable[[], None] | None = None) -> bool:
+    """Whether every job of ``job_ids`` ended by ``deadline``; ``tick`` runs at every poll."""
     left = job_ids
     while left:
         if time.time() > deadline:
-            raise RuntimeError(f"{len(left)} of {len(job_ids)} jobs had not ended by the "
-                               "deadline")
+            return False
         stack.stack.check_alive()
+        if tick:
+            tick()
         time.sleep(POLL_SECONDS)
         left = stack.not_ended(left)
+    return True
+
+
+def wait_until(when: float, *, tick: Callable[[], None]) -> None:
+    while time.time() < when:
+        tick()
+        time.sleep(min(POLL_SECONDS, max(0.0, when - time.time())))
