@@ -21,12 +21,13 @@ slow plan and maps one location.
    measured over the ``--window`` (30) seconds from its first POST, not until its backlog is
    gone: items whose jobs ended in the window per second, against its budget (250 items/s)
    and against the other design.
-2. **Many shops, one backlog.** Shop 0 (bucket spent) sends ``--big-backlog`` items, then each
-   of the ``--shops`` - 1 others (buckets full) sends ``--small-items`` (10) in one webhook,
+2. **Many shops, one backlog.** Shop 0 (bucket spent) sends ``--big-backlog`` items (and so do
+   shops 1, 2... up to ``--backlog-shops``, default 1, one after the other), then each of the
+   other ``--shops`` (100 in all; buckets full) sends ``--small-items`` (10) in one webhook,
    spread over ``--spread`` seconds. The run waits until they all ended, or
    ``--shops-timeout`` after the last was sent, and reports their latencies' p50/p90/p99/max
    (nearest rank; a shop not done counts as slower than any done, printed ">x": it had waited
-   at least x s). Shop 0's backlog is not waited for.
+   at least x s). The backlogs are not waited for: their drain until then is reported.
 
 A latency runs from the webhook's acceptance (its jobs' ``created_at``) to the last of its
 jobs' ``finished_at``; the sandbox must then hold every level sent (and, for A, every level of
@@ -93,7 +94,10 @@ def main() -> int:
                         help="longest wait for B's delivery to end")
     parser.add_argument("--window", type=float, default=30.0,
                         help="seconds from A's first POST over which its drain is measured")
-    parser.add_argument("--big-backlog", type=int, default=100_000, help="shop 0's backlog")
+    parser.add_argument("--big-backlog", type=int, default=100_000,
+                        help="shop 0's backlog (each backlog shop's)")
+    parser.add_argument("--backlog-shops", type=int, default=1,
+                        help="shops that send --big-backlog items (shop 0, 1, ...)")
     parser.add_argument("--shops", type=int, default=100, help="shops in the many-shop scenario")
     parser.add_argument("--small-items", type=int, default=10,
                         help="items each of the other shops sends")
@@ -113,13 +117,15 @@ def main() -> int:
     started = time.monotonic()
     two: dict[str, dict[str, Any]] = {}
     many: dict[str, dict[str, Any]] = {}
+    if not 1 <= args.backlog_shops < args.shops:
+        parser.error("--backlog-shops must be at least 1 and less than --shops")
     print(f"designs: {', '.join(args.designs)}; big backlog: {args.big_backlog} items "
-          f"(--big-backlog)", flush=True)
+          f"(--big-backlog) x {args.backlog_shops} shop(s)", flush=True)
     for scenario in args.scenarios:
         if scenario == "two":
             shops = make_shops({"shop-a": args.a_items, "shop-b": args.b_items})
         else:
-            shops = make_shops({f"shop-{i:03d}": args.big_backlog if i == 0
+            shops = make_shops({f"shop-{i:03d}": args.big_backlog if i < args.backlog_shops
                                 else args.small_items for i in range(args.shops)})
         for design in args.designs:
             stack = DesignStack(design, shops)

@@ -253,7 +253,7 @@ def drain_rate(records: list[dict[str, Any]], start: float, end: float) -> dict[
         steady = round(sum(n for _, n in batches[1:]) / span, 1) if span > 0 else None
     return {"window_seconds": round(end - start, 3), "items": len(ended),
             "items_per_second": round(len(ended) / (end - start), 1),
-            "batches": len(batches),
+            "batches": len(batches), "first_batch_sizes": [n for _, n in batches[:3]],
             "mean_batch": round(len(ended) / len(batches), 1) if batches else None,
             "steady_items_per_second": steady,
             "seconds_between_batches": round((batches[-1][0] - batches[0][0])
@@ -343,17 +343,18 @@ def two_shops(stack: DesignStack, args: argparse.Namespace,
 
 def many_shops(stack: DesignStack, args: argparse.Namespace,
                rng: random.Random) -> dict[str, Any]:
-    """Shop 0's ``--big-backlog`` items, then one webhook of ``--small-items`` from each other
-    shop, spread over ``--spread`` seconds; wait until they all ended (or ``--shops-timeout``
-    after the last was sent)."""
-    big, small = stack.shops[0], stack.shops[1:]
-    big_levels = new_levels(big.skus, rng)
-    big_bodies = webhooks(big, big_levels)
+    """The first ``--backlog-shops`` shops (1: shop 0) send ``--big-backlog`` items each, one
+    after the other; then one webhook of ``--small-items`` from each other shop, spread over
+    ``--spread`` seconds; wait until they all ended (or ``--shops-timeout`` after the last was
+    sent)."""
+    big, small = stack.shops[:args.backlog_shops], stack.shops[args.backlog_shops:]
+    big_bodies = {shop.id: webhooks(shop, new_levels(shop.skus, rng)) for shop in big}
     stack.set_buckets([shop.id for shop in small], BUCKET_CAPACITY)
     load_before = load()
-    stack.set_bucket(big.id, 0)
+    stack.set_buckets([shop.id for shop in big], 0)
     t0 = time.time()
-    big_deliveries = stack.flood(big.id, big_bodies, senders=args.senders)
+    big_deliveries = [d for shop in big
+                      for d in stack.flood(shop.id, big_bodies[shop.id], senders=args.senders)]
     big_accepted = time.time()
 
     levels = {shop.id: new_levels(shop.skus, rng) for shop in small}
@@ -373,7 +374,7 @@ def many_shops(stack: DesignStack, args: argparse.Namespace,
         time.sleep(0.1)
         left = stack.not_ended(left)
     stopped = time.time()
-    big_writes = stack.writes(big.id)
+    big_writes = sum(stack.writes(shop.id) for shop in big)
     left_set = set(left)
     broker_listed = int(stack.broker.llen(keys.broker_queue(INVENTORY_SYNC)))
 
@@ -393,17 +394,19 @@ def many_shops(stack: DesignStack, args: argparse.Namespace,
     big_rate = big_drain["items_per_second"]
     not_done = [s for s in per_shop.values() if not s["done"]]
     return {
-        "big_shop": big.id, "big_backlog": len(big_ids), "small_shops": len(small),
+        "big_shops": [shop.id for shop in big], "big_backlog": len(big[0].skus),
+        "big_items": len(big_ids), "small_shops": len(small),
         "small_items": len(small[0].skus) if small else 0,
-        "big_flood": {"webhooks": len(big_bodies),
+        "big_flood": {"webhooks": len(big_deliveries),
                       "accepted_seconds": round(big_accepted - t0, 3)},
+        "big_budget_items_per_second": BUDGET_ITEMS_PER_SECOND * len(big),
         "big_drain": big_drain,
         "small_sent_over_seconds": round(last_sent - first, 3),
         "timed_out": bool(not_done), "timeout_seconds": args.shops_timeout,
         "stopped_after_last_sent_seconds": round(stopped - last_sent, 3),
         "queue_messages_listed_at_stop": broker_listed,
-        # Without turns every waiting shop's message is behind the big shop's unfinished jobs'
-        # messages, which leave the queue about as fast as the big shop drains.
+        # Without turns every waiting shop's message is behind the big shops' unfinished jobs'
+        # messages, which leave the queue about as fast as the big shops drain.
         "estimated_more_seconds_for_the_rest": round(big_left / big_rate, 1)
         if not_done and big_rate > 0 else None,
         "per_shop": per_shop,

@@ -95,11 +95,14 @@ def print_two_shops(results: dict[str, dict[str, Any]]) -> None:
 
 def print_many_shops(results: dict[str, dict[str, Any]]) -> None:
     first = next(iter(results.values()))
-    print(f"\n{first['small_shops'] + 1} shops: {first['big_shop']} sends "
-          f"{first['big_backlog']} items, then {first['small_shops']} shops "
+    big = first["big_shops"]
+    who = big[0] if len(big) == 1 else f"{len(big)} shops ({big[0]}...{big[-1]})"
+    print(f"\n{first['small_shops'] + len(big)} shops: {who} send(s) "
+          f"{first['big_backlog']} items each, then {first['small_shops']} shops "
           f"{first['small_items']} items each over {first['small_sent_over_seconds']:.1f} s")
     print(f"  {'design':<16} {'done':>7} {'p50 s':>8} {'p90 s':>8} {'p99 s':>8} {'max s':>8}  "
-          f"big shop: accepted in, items/s")
+          f"backlog: accepted in, items/s (budget "
+          f"{first['big_budget_items_per_second']:.0f})")
     for design, scenario in results.items():
         row = scenario["latency"]
         waited = row["not_done_after_seconds"]
@@ -111,7 +114,7 @@ def print_many_shops(results: dict[str, dict[str, Any]]) -> None:
         if scenario["timed_out"]:
             print(f"    stopped {scenario['timeout_seconds']:.0f} s after the last small webhook: "
                   f"{row['shops'] - row['done']} shops not done (\">x\": waited at least x s); "
-                  f"the big shop had {scenario['big_backlog'] - scenario['big_drain']['items']} "
+                  f"the backlog had {scenario['big_items'] - scenario['big_drain']['items']} "
                   f"items left, ~{scenario['estimated_more_seconds_for_the_rest']} s more at its "
                   f"rate")
 
