@@ -1,5 +1,6 @@
-"""Processes of the sync benchmark: a private Redis, the Shopify sandbox, gunicorn ingest and
-worker processes, each started on a free loopback port and stopped by ``SyncStack.stop``.
+"""Processes of the sync benchmark (and the fairness benchmark, ``bench/fairness.py``): a
+private Redis, the Shopify sandbox, gunicorn ingest and worker processes, each started on a free
+loopback port and stopped by ``SyncStack.stop``.
 
 Settings are production defaults (``HOOKYARD_WORKER_THREADS`` 8, 60 s throttle wait, 3
 retries, ``HOOKYARD_CATALOG_*``, so a cold batch loads the catalogue with a bulk query...)
@@ -18,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +36,19 @@ class SyncStack:
     """Redis + sandbox + ingest + workers for one benchmark run (``stop`` ends them all)."""
 
     def __init__(self, shops: list[dict[str, Any]], *, nhanh_token: str, admin_token: str,
-                 overrides: dict[str, str] | None = None) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="hookyard-sync-bench-"))
+                 overrides: dict[str, str] | None = None,
+                 sandbox: Callable[[int], list[str]] = sandbox_command,
+                 name: str = "sync") -> None:
+        """``sandbox`` gives the sandbox's command line for a port (the fairness benchmark's
+        adds a plan); ``name`` goes into the work directory's name."""
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"hookyard-{name}-bench-"))
         self.processes: list[Process] = []
         self.redis = RedisServer(directory=self.workdir / "redis")
         self._shops = shops
         self._nhanh_token = nhanh_token
         self._admin_token = admin_token
         self._overrides = overrides or {}
+        self._sandbox_command = sandbox
         self.env: dict[str, str] = {}
         self._spawned = 0
         self.sandbox_url = ""
@@ -53,7 +60,7 @@ class SyncStack:
         self.redis.start()
         port = free_port()
         self.sandbox_url = f"http://127.0.0.1:{port}"
-        sandbox = self._spawn("sandbox", sandbox_command(port), os.environ)
+        sandbox = self._spawn("sandbox", self._sandbox_command(port), os.environ)
         sandbox.wait_http(f"{self.sandbox_url}/_sandbox/healthz", READY_SECONDS)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("HOOKYARD_")},

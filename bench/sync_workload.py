@@ -45,14 +45,14 @@ def build_catalog(items: int, customers: int) -> Catalog:
     return Catalog(skus, people)
 
 
-def sandbox_seed(shop: str, token: str, catalog: Catalog) -> dict[str, Any]:
+def sandbox_seed(shop: str, token: str, catalog: Catalog, *, plan: str = PLAN) -> dict[str, Any]:
     products = [{"title": f"Bench {start // 100}",
                  "variants": [{"sku": sku, "inventory": {"Main": 0}}
                               for sku in catalog.skus[start:start + 100]]}
                 for start in range(0, len(catalog.skus), 100)]
     customers = [{"email": c["email"], "phone": "+84" + c["mobile"][1:], "firstName": "Khách"}
                  for c in catalog.customers]
-    return {"id": shop, "token": token, "domain": f"{shop}.myshopify.com", "plan": PLAN,
+    return {"id": shop, "token": token, "domain": f"{shop}.myshopify.com", "plan": plan,
             "locations": [{"id": LOCATION, "name": "Main"}], "products": products,
             "customers": customers, "themes": []}
 
@@ -78,19 +78,25 @@ def split_sizes(total: int, rng: random.Random, low: int = 10, high: int = 100) 
     return sizes
 
 
+def inventory_body(skus: list[str], values: dict[str, int], *,
+                   business_id: str = BUSINESS_ID) -> bytes:
+    """One ``inventoryChange`` webhook: ``values[sku]`` for each of ``skus`` at ``DEPOT``."""
+    data = {}
+    for sku in skus:
+        q = values[sku]
+        data[str(product_id(sku))] = {"id": product_id(sku), "code": sku, "available": q,
+                                      "remain": q,
+                                      "depots": {DEPOT: {"available": q, "remain": q}}}
+    return json.dumps({"event": "inventoryChange", "businessId": business_id,
+                       "data": data}).encode()
+
+
 def inventory_bodies(skus: list[str], values: dict[str, int], rng: random.Random) -> list[bytes]:
     bodies = []
     start = 0
     for size in split_sizes(len(skus), rng):
-        data = {}
-        for sku in skus[start:start + size]:
-            q = values[sku]
-            data[str(product_id(sku))] = {"id": product_id(sku), "code": sku, "available": q,
-                                          "remain": q,
-                                          "depots": {DEPOT: {"available": q, "remain": q}}}
+        bodies.append(inventory_body(skus[start:start + size], values))
         start += size
-        bodies.append(json.dumps({"event": "inventoryChange", "businessId": BUSINESS_ID,
-                                  "data": data}).encode())
     return bodies
 
 
