@@ -76,9 +76,11 @@ def hookyard_target(args: argparse.Namespace, redis_url: str, base_env: dict[str
     state_db = redis.Redis(port=broker["port"], db=STATE_DB)
 
     def count_jobs() -> dict[str, int]:
-        return {"broker_queue": int(broker_db.llen(keys.broker_queue(INGEST_QUEUE))),
-                "broker_messages": int(broker_db.hlen(keys.broker_messages(INGEST_QUEUE))),
-                "job_records": int(state_db.zcard(keys.all_jobs()))}
+        # Waiting jobs, not messages: with turns a shop's pending jobs share one message
+        # (docs/design.md, "Fair by shop"); the turn's message is checked to exist.
+        turn_listed = int(broker_db.llen(keys.broker_queue(INGEST_QUEUE))) >= 1
+        return {"queued_jobs": int(state_db.zcard(keys.jobs_in_state(INGEST_QUEUE, "queued"))),
+                "job_records": int(state_db.zcard(keys.all_jobs())) if turn_listed else 0}
 
     return Target("hookyard", ["-c", INGEST_CONFIG, INGEST_APP],
                   env, count_jobs)
