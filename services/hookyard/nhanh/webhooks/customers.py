@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookyard.nhanh.webhooks.problems import Problems, entries, is_id, is_number
+from hookyard.nhanh.webhooks.problems import Problems, bounded_entries, is_id, is_number
 
 MAX_CUSTOMERS = 100
 MAX_TOTAL_SPENT = 10**13
@@ -19,12 +19,7 @@ digits before the decimal point (+/-9999999999999.999999999)."""
 
 
 def customer_items(data: Any, problems: Problems) -> list[dict[str, Any]]:
-    members = entries(data, "data", problems)
-    if len(members) > MAX_CUSTOMERS:
-        problems.add("data", f"at most {MAX_CUSTOMERS} customers per webhook")
-        return []
-    if not members and isinstance(data, dict | list):
-        problems.add("data", "must hold at least one customer")
+    members = bounded_entries(data, problems, most=MAX_CUSTOMERS, noun="customer")
     items = []
     for path, customer in members:
         if not isinstance(customer, dict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hookyard.nhanh.webhooks.problems import Problems, entries, is_id, is_whole
+from hookyard.nhanh.webhooks.problems import Problems, bounded_entries, is_id, is_whole
 
 MAX_PRODUCTS = 100
 """Nhanh groups at most 100 products into one delivery (both versions' inventory pages)."""
@@ -49,12 +49,8 @@ def inventory_items(data: Any, problems: Problems, *, version: int) -> list[dict
                      "by product id is v2's, whose token comes in the body as "
                      "webhooksVerifyToken)")
         return []
-    members = entries(data, "data", problems, keyed=version == 2)
-    if len(members) > MAX_PRODUCTS:
-        problems.add("data", f"at most {MAX_PRODUCTS} products per webhook")
-        return []
-    if not members and isinstance(data, dict | list):
-        problems.add("data", "must hold at least one product")
+    members = bounded_entries(data, problems, most=MAX_PRODUCTS, noun="product",
+                              keyed=version == 2)
     items = []
     for path, product in members:
         if not isinstance(product, dict):

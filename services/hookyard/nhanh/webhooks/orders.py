@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hookyard.nhanh.webhooks.problems import Problems, entries, is_id
+from hookyard.nhanh.webhooks.problems import Problems, bounded_entries, is_id
 
 ORDER_ADD, ORDER_UPDATE, ORDER_DELETE = "orderAdd", "orderUpdate", "orderDelete"
 ORDER_EVENTS = (ORDER_ADD, ORDER_UPDATE, ORDER_DELETE)
@@ -56,16 +56,12 @@ def order_changes(event: str, data: Any, problems: Problems, *,
 
 
 def _deleted(data: Any, problems: Problems) -> list[OrderChange]:
-    members = entries(data, "data", problems, keyed=False)
-    if len(members) > MAX_DELETED_ORDERS:
-        problems.add("data", f"at most {MAX_DELETED_ORDERS} order ids per webhook")
-        return []
+    members = bounded_entries(data, problems, most=MAX_DELETED_ORDERS, noun="order id",
+                              keyed=False)
     changes = []
     for path, order_id in members:
         if not is_id(order_id):
             problems.add(path, "must be an order id (string or integer)")
             continue
         changes.append(OrderChange(order_id=str(order_id), customer_id=None))
-    if not members and isinstance(data, list):
-        problems.add("data", "must hold at least one order id")
     return changes

@@ -53,3 +53,17 @@ def entries(data: Any, field: str, problems: Problems, *,
         return [(f"{field}[{i}]", value) for i, value in enumerate(data)]
     problems.add(field, "must be an object keyed by id or a list" if keyed else "must be a list")
     return []
+
+
+def bounded_entries(data: Any, problems: Problems, *, most: int, noun: str,
+                    keyed: bool = True) -> list[tuple[str, Any]]:
+    """``data``'s members (``entries`` of the field ``data``), at least one and at most
+    ``most``: more is one problem and no members (nothing of the delivery is taken), none is
+    one problem. ``noun`` names a member in the messages (``product``, ``order id``)."""
+    members = entries(data, "data", problems, keyed=keyed)
+    if len(members) > most:
+        problems.add("data", f"at most {most} {noun}s per webhook")
+        return []
+    if not members and (isinstance(data, list) or (keyed and isinstance(data, dict))):
+        problems.add("data", f"must hold at least one {noun}")
+    return members
