@@ -94,3 +94,14 @@ def test_old_succeeded_records_are_trimmed_and_active_ones_kept(client, jobs, sh
     assert jobs.get(ids[0]) is None and jobs.get(ids[1]) is not None
     assert jobs.get(waiting) is not None
     assert ids[0].encode() not in jobs.state.zrange(keys.all_jobs(), 0, -1)
+
+
+def test_jobs_riding_on_their_shops_turn_are_left_alone(client, jobs):
+    job_ids = post_webhook(client, inventory_body(["SKU-1", "SKU-2", "SKU-3"])).json["jobs"]
+    for job_id in job_ids:
+        age(jobs, job_id, "queued", 60)
+
+    report = Sweeper(jobs, owner="test").sweep_once()
+
+    assert report.requeued == [] and report.turns_passed == []  # the turn's message is listed
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 1

@@ -172,19 +172,23 @@ class Sweeper:
         for job_id in ids:
             state_pipe.hmget(keys.job(job_id), "state", "rmid", "updated_at", "retry_at",
                              "shop", "batch_kind")
-        rows = [[*row[:4], self._riding(job_id, row[1], row[4], row[5])]
-                for job_id, row in zip(ids, state_pipe.execute(), strict=True)]
+        rows = state_pipe.execute()
+        # A queued job riding on its shop's turn has no message of its own by design (the job
+        # whose message *is* the turn is swept like any other: its turn moves with it).
+        riding = (self.turns.riding([(job_id, row[1], row[4], row[5])
+                                     for job_id, row in zip(ids, rows, strict=True)])
+                  if state == "queued" and self.settings.shop_turns else [False] * len(ids))
         broker_pipe = self.jobs.broker.pipeline(transaction=False)
-        for _, rmid, _, _, _ in rows:
+        for _, rmid, *_ in rows:
             broker_pipe.hexists(keys.broker_messages(queue), rmid or b"-")
             broker_pipe.hexists(keys.broker_delay_messages(queue), rmid or b"-")
         present = broker_pipe.execute()
         requeued = []
         for i, (job_id, row) in enumerate(zip(ids, rows, strict=True)):
-            current_state, rmid, updated_at, retry_at, riding = row
+            current_state, rmid, updated_at, retry_at, _, _ = row
             if current_state is None or current_state.decode() != state or rmid is None:
                 continue
-            if riding and state == "queued":
+            if riding[i]:
                 continue  # waits for its shop's turn, which ``Turns.repair`` keeps alive
             idle_ms = now - int(updated_at or 0)
             if idle_ms < grace_ms:
@@ -202,14 +206,6 @@ class Sweeper:
                 metrics.jobs_total.labels(queue, "requeued_by_sweeper").inc()
                 requeued.append(job_id)
         return requeued
-
-    def _riding(self, job_id: str, rmid: bytes | None, shop: bytes | None,
-                kind: bytes | None) -> bool:
-        """A pending job riding on its shop's turn has no message of its own by design (the
-        job whose message *is* the turn is swept like any other: its turn moves with it)."""
-        if not self.settings.shop_turns or not shop or not kind:
-            return False
-        return self.turns.is_riding(shop.decode(), kind.decode(), job_id, rmid)
 
     def _stranded(self, queue: str, state: str, fetched_by_live_worker: bool, lost: bool,
                   idle_ms: int, overdue_ms: int) -> bool:

@@ -23,6 +23,7 @@ leaves riding jobs alone instead of re-enqueueing each of them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hookyard.base import keys
@@ -88,14 +89,20 @@ class Turns:
                 return job_id
         return None
 
-    def is_riding(self, shop: str, kind: str, job_id: str, rmid: bytes | None) -> bool:
-        """Is the job waiting in its shop's pending set for a batch to claim it, without being
-        the turn itself (whose message is ``rmid``)?"""
+    def riding(self, jobs: Sequence[tuple[str, bytes | None, bytes | None, bytes | None]]
+               ) -> list[bool]:
+        """For each ``(job id, its message id, shop, kind)``: is the job waiting in its shop's
+        pending set for a batch to claim it, without being the turn itself? One round trip."""
         pipe = self.jobs.state.pipeline(transaction=False)
-        pipe.zscore(keys.pending_batch(shop, kind), job_id)
-        pipe.hget(keys.shop_turn(shop, kind), "rmid")
-        score, turn = pipe.execute()
-        return score is not None and turn != rmid
+        for job_id, _, shop, kind in jobs:
+            pending = keys.pending_batch(shop.decode(), kind.decode()) if shop and kind else "-"
+            turn = keys.shop_turn(shop.decode(), kind.decode()) if shop and kind else "-"
+            pipe.zscore(pending, job_id)
+            pipe.hget(turn, "rmid")
+        replies = pipe.execute() if jobs else []
+        return [bool(shop and kind) and score is not None and turn != rmid
+                for (_, rmid, shop, kind), score, turn
+                in zip(jobs, replies[0::2], replies[1::2], strict=True)]
 
     def repair(self, shops: tuple[str, ...], *, older_than_ms: int) -> list[str]:
         """Pass on every turn whose message is gone, for shops whose oldest pending job is older
