@@ -105,3 +105,19 @@ def test_jobs_riding_on_their_shops_turn_are_left_alone(client, jobs):
 
     assert report.requeued == [] and report.turns_passed == []  # the turn's message is listed
     assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 1
+
+
+def test_a_shop_whose_turn_lapsed_with_its_message_gets_a_new_turn(client, jobs):
+    job_ids = post_webhook(client, inventory_body(["SKU-1", "SKU-2"])).json["jobs"]
+    jobs.broker.delete(keys.broker_queue("inventory-sync"), keys.broker_messages("inventory-sync"))
+    jobs.state.delete(keys.shop_turn("acme", "inventory"))
+    for job_id in job_ids:
+        age(jobs, job_id, "queued", 60)
+    jobs.state.hset(keys.job(job_ids[0]), "created_at", now_ms() - 60_000)
+
+    report = Sweeper(jobs, owner="test").sweep_once()
+
+    assert report.requeued == [] and report.turns_passed == ["acme/inventory"]
+    assert jobs.broker.llen(keys.broker_queue("inventory-sync")) == 1
+    turn = jobs.state.hget(keys.shop_turn("acme", "inventory"), "rmid").decode()
+    assert turn == jobs.get(job_ids[0])["rmid"]

@@ -106,17 +106,15 @@ class Turns:
 
     def repair(self, shops: tuple[str, ...], *, older_than_ms: int) -> list[str]:
         """Pass on every turn whose message is gone, for shops whose oldest pending job is older
-        than ``older_than_ms`` (so a turn being passed right now is left alone). Returns
-        ``shop/kind`` of the turns passed."""
+        than ``older_than_ms`` (so a turn being passed right now is left alone): what
+        ``backlogs`` reads for every shop in two round trips, then one look per shop that has
+        such a job. Returns ``shop/kind`` of the turns passed."""
+        min_age_seconds = (now_ms() - older_than_ms) / 1000
         repaired = []
-        for shop in shops:
+        for shop, queues in self.backlogs(list(shops)).items():
             for kind, queue in BATCH_KINDS.items():
-                pending = keys.pending_batch(shop, kind)
-                oldest = self.jobs.state.zrange(pending, 0, 0, withscores=False)
-                if not oldest:
-                    continue
-                created = self.jobs.state.hget(keys.job(oldest[0].decode()), "created_at")
-                if created is None or int(created) > older_than_ms:
+                backlog = queues[queue]
+                if not backlog.waiting or backlog.oldest_waiting_age_seconds < min_age_seconds:
                     continue
                 turn = self.jobs.state.hget(keys.shop_turn(shop, kind), "rmid")
                 if self._alive(queue, shop, kind, turn):
