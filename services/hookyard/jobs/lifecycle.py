@@ -28,17 +28,9 @@ from hookyard.base import metrics
 from hookyard.base.errors import JobCancelled
 from hookyard.base.logs import job_context, untag_job
 from hookyard.base.settings import Settings
-from hookyard.jobs.failures import (
-    FAILED,
-    describe_error,
-    is_retryable,
-    record_failure,
-    retry_delay_ms,
-)
+from hookyard.jobs.failures import FAILED, describe_error, record_failure, retry_delay_ms
 from hookyard.jobs.records import HandedOff, Superseded
 from hookyard.jobs.store import JobStore
-
-__all__ = ["JobLifecycle", "describe_error", "is_retryable", "retry_delay_ms"]
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from devstack.redis_server import RedisServer, free_port
 from hookyard.base import metrics
 from hookyard.base.errors import NhanhError, NhanhNotConfigured, NhanhRejected
 from hookyard.base.settings import Settings
-from hookyard.jobs.lifecycle import is_retryable
+from hookyard.jobs.failures import is_retryable
 from hookyard.jobs.runtime import Runtime
 from hookyard.nhanh.access import client_for
 from hookyard.nhanh.customers import CUSTOMER_LIST, read_customers

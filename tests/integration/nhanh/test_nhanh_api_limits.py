@@ -11,7 +11,7 @@ import pytest
 
 from hookyard.base import metrics
 from hookyard.base.errors import NhanhThrottled
-from hookyard.jobs.lifecycle import is_retryable
+from hookyard.jobs.failures import is_retryable
 from hookyard.nhanh.client import NhanhClient
 from hookyard.nhanh.customers import CUSTOMER_LIST, read_customers
 from nhanh_sandbox.client import NhanhSandboxClient
