@@ -136,7 +136,8 @@ class JobStore(JobReads):
             now,
             ids_json,
             len(jobs),
-            self.turn_ttl_ms(first) if first.batch_kind and self.settings.shop_turns else 0,
+            self.turn_ttl_ms(first.queue, delay_ms=first.delay_ms)
+            if first.batch_kind and self.settings.shop_turns else 0,
             len(common),
         ]
         for name, value in common.items():
@@ -158,13 +159,11 @@ class JobStore(JobReads):
         return Accepted(job_ids=tuple(orjson.loads(ids)), duplicate=not int(accepted),
                         seq=int(seq))
 
-    def turn_ttl_ms(self, job: NewJob | Mapping[str, Any]) -> int:
+    def turn_ttl_ms(self, queue: str, *, delay_ms: int = 0) -> int:
         """How long a shop's turn outlives its last pass: longer than a batch can run (twice the
         queue's time limit) and than an accepted delivery's delay. A turn whose message was
-        lost lapses after it, and the sweeper passes it on (``hookyard.sync.turns``)."""
-        queue = job.queue if isinstance(job, NewJob) else str(job["queue"])
-        delay = job.delay_ms if isinstance(job, NewJob) else 0
-        return (2 * self.settings.time_limit_seconds(queue) + 60) * 1000 + delay
+        lost lapses after it, and the sweeper passes it on (``hookyard.jobs.turns``)."""
+        return (2 * self.settings.time_limit_seconds(queue) + 60) * 1000 + delay_ms
 
     def claim(self, queue: str, pending_key: str, job_ids: Sequence[str],
               batch_rmid: str, *, turn_key: str) -> list[str]:

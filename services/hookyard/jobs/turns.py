@@ -71,7 +71,7 @@ class Turns:
                 args=[self.jobs.settings.state_redis_db, self.jobs.settings.broker_redis_db,
                       a, b, job_id or "", message.redis_message_id if message else "",
                       message.data if message else "",
-                      self.jobs.turn_ttl_ms({"queue": queue}), max(1, weight), now_ms()])
+                      self.jobs.turn_ttl_ms(queue), max(1, weight), now_ms()])
             verdict = answer.decode() if isinstance(answer, bytes) else str(answer)
             if verdict != "moved":
                 return verdict
