@@ -266,9 +266,11 @@ def test_throttles_count_neither_as_failures_nor_as_successes(
 ) -> None:
     seed, _ = new_shop("busy")
     breaker = make_breaker("busy", failures=2, **FAST)
-    client = make_client(seed, breaker=breaker, max_throttle_wait_seconds=1.0)
+    # The first throttle asks for longer than the call may wait; the second call's wait (its
+    # 429's drain leaves our bucket empty: ~0.5 s to afford it) fits with seconds to spare.
+    client = make_client(seed, breaker=breaker, max_throttle_wait_seconds=3.0)
     fail_calls(sandbox, client, "busy", 1)
-    sandbox.set_faults("busy", throttle_next=1, retry_after_seconds=2)
+    sandbox.set_faults("busy", throttle_next=1, retry_after_seconds=5)
     with pytest.raises(ShopifyThrottled):
         ops.list_themes(client)
     state = breaker.state()
